@@ -1,0 +1,274 @@
+// Package config declares mailsift's configuration: every setting with its
+// default and its documentation, read from one YAML file, validated once.
+//
+// Data flows from a file (by default $XDG_CONFIG_HOME/mailsift/config.yml,
+// that is ~/.config/mailsift/config.yml) through Load, which starts from
+// Default, overlays the keys the file sets, rejects unknown keys and checks
+// every value, to the typed views the other packages take: Bayes for the
+// classifier, Tokenize for text selection.
+//
+// The filter's keys carry SpamOracle's names and defaults, so that a
+// spamoracle.conf translates line by line (name = value becomes name: value).
+// Environment and command-line overrides (MAILSIFT_DB, --db) are applied by
+// the command, not here.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/tokenize"
+)
+
+// Config is the whole configuration. Field comments are the reference
+// documentation of each key.
+type Config struct {
+	// Path of the token database. Default: ~/.mailsift/tokens.db.
+	DatabaseFile string `yaml:"database_file"`
+	// How long a command waits for the database while another process
+	// writes it, before giving up (mark then passes the mail through
+	// marked unknown).
+	LockTimeout time.Duration `yaml:"lock_timeout"`
+
+	// Regexp of the lower-case header names, with their colon, whose values
+	// are tokenized. Go regexp syntax; SpamOracle's \| \( \) also work.
+	MailHeaders string `yaml:"mail_headers"`
+	// Regexp of the "tag/attribute" pairs of HTML parts whose values are
+	// tokenized after the text.
+	HTMLTagAttributes string `yaml:"html_tag_attributes"`
+	// Tokenize the tag names of HTML parts too.
+	HTMLRetainTags bool `yaml:"html_retain_tags"`
+	// In a multipart/alternative, read only the HTML alternative when
+	// there is one.
+	AlternativeFavorHTML bool `yaml:"alternative_favor_html"`
+	// Join words written with separators between their letters
+	// (c.l.i.c.k, f r e e) when the database knows the joined word.
+	ReassembleWords bool `yaml:"reassemble_words"`
+	// Most bytes of decoded text read from one part.
+	MaxTextBytes int `yaml:"max_text_bytes"`
+
+	// Header that mark adds with the verdict.
+	SpamHeader string `yaml:"spam_header"`
+	// Header that mark adds with the attachment summary.
+	AttachmentsHeader string `yaml:"attachments_header"`
+	// Add the attachment summary (mark) and the Attachments line (test).
+	SummarizeAttachments bool `yaml:"summarize_attachments"`
+
+	// Number of words that decide the score.
+	NumMeaningfulWords int `yaml:"num_meaningful_words"`
+	// Times one word may be among them.
+	MaxRepetitions int `yaml:"max_repetitions"`
+	// Lowest probability a word can have.
+	LowFreqLimit float64 `yaml:"low_freq_limit"`
+	// Highest probability a word can have.
+	HighFreqLimit float64 `yaml:"high_freq_limit"`
+	// Words a message needs for a yes or no verdict.
+	MinMeaningfulWords int `yaml:"min_meaningful_words"`
+	// Score at or below which a message is good (X-Spam: no).
+	GoodMailProb float64 `yaml:"good_mail_prob"`
+	// Score at or above which a message is spam (X-Spam: yes).
+	SpamMailProb float64 `yaml:"spam_mail_prob"`
+	// Strength of Robinson's prior for rarely seen words; 0 is off.
+	RobinsonS float64 `yaml:"robinson_s"`
+	// Robinson's prior probability for an unseen word.
+	RobinsonX float64 `yaml:"robinson_x"`
+	// Combine the word probabilities with chi-square instead of Bayes.
+	UseChiSquare bool `yaml:"use_chi_square"`
+}
+
+// Default returns the built-in configuration: SpamOracle's defaults.
+func Default() Config {
+	p := bayes.DefaultParams()
+	return Config{
+		DatabaseFile:         defaultDatabase(),
+		LockTimeout:          10 * time.Second,
+		MailHeaders:          tokenize.DefaultMailHeaders,
+		HTMLTagAttributes:    tokenize.DefaultHTMLTagAttributes,
+		AlternativeFavorHTML: true,
+		MaxTextBytes:         4 << 20,
+		SpamHeader:           "X-Spam",
+		AttachmentsHeader:    "X-Attachments",
+		SummarizeAttachments: true,
+		NumMeaningfulWords:   p.NumMeaningfulWords,
+		MaxRepetitions:       p.MaxRepetitions,
+		LowFreqLimit:         p.LowFreqLimit,
+		HighFreqLimit:        p.HighFreqLimit,
+		MinMeaningfulWords:   p.MinMeaningfulWords,
+		GoodMailProb:         p.GoodMailProb,
+		SpamMailProb:         p.SpamMailProb,
+		RobinsonS:            p.RobinsonS,
+		RobinsonX:            p.RobinsonX,
+		UseChiSquare:         p.UseChiSquare,
+	}
+}
+
+func defaultDatabase() string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return filepath.Join(".mailsift", "tokens.db")
+	}
+	return filepath.Join(home, ".mailsift", "tokens.db")
+}
+
+// DefaultPath is where Load looks when no file is named.
+func DefaultPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "mailsift", "config.yml")
+}
+
+// ErrInvalid wraps every validation failure.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Load reads the configuration at path. An empty path means DefaultPath,
+// where a missing file simply means the defaults; a named file must exist.
+func Load(path string) (Config, error) {
+	named := path != ""
+	if !named {
+		path = DefaultPath()
+	}
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !named {
+		return Default(), nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration from YAML text over the defaults.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, oneLine(err.Error()))
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func oneLine(s string) string {
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.ReplaceAll(s, "\n ", ";")
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+// Validate checks every value and reports all problems at once.
+func (c Config) Validate() error {
+	var probs []string
+	bad := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
+	if c.DatabaseFile == "" {
+		bad("database_file is empty")
+	}
+	if c.LockTimeout < 0 {
+		bad("lock_timeout is negative")
+	}
+	if _, err := tokenize.CompilePattern(c.MailHeaders); err != nil {
+		bad("mail_headers: %v", err)
+	}
+	if _, err := tokenize.CompilePattern(c.HTMLTagAttributes); err != nil {
+		bad("html_tag_attributes: %v", err)
+	}
+	if c.MaxTextBytes < 0 {
+		bad("max_text_bytes is negative")
+	}
+	for key, name := range map[string]string{"spam_header": c.SpamHeader, "attachments_header": c.AttachmentsHeader} {
+		if !validHeaderName(name) {
+			bad("%s %q is not a header name", key, name)
+		}
+	}
+	if c.NumMeaningfulWords < 1 || c.NumMeaningfulWords > 1000 {
+		bad("num_meaningful_words must be 1 to 1000, not %d", c.NumMeaningfulWords)
+	}
+	if c.MaxRepetitions < 1 {
+		bad("max_repetitions must be at least 1, not %d", c.MaxRepetitions)
+	}
+	if c.MinMeaningfulWords < 0 {
+		bad("min_meaningful_words is negative")
+	}
+	if !(0 < c.LowFreqLimit && c.LowFreqLimit < c.HighFreqLimit && c.HighFreqLimit < 1) {
+		bad("need 0 < low_freq_limit < high_freq_limit < 1, have %g and %g", c.LowFreqLimit, c.HighFreqLimit)
+	}
+	if !(0 <= c.GoodMailProb && c.GoodMailProb < c.SpamMailProb && c.SpamMailProb <= 1) {
+		bad("need 0 <= good_mail_prob < spam_mail_prob <= 1, have %g and %g", c.GoodMailProb, c.SpamMailProb)
+	}
+	if c.RobinsonS < 0 {
+		bad("robinson_s is negative")
+	}
+	if c.RobinsonX <= 0 || c.RobinsonX >= 1 {
+		bad("robinson_x must be between 0 and 1, not %g", c.RobinsonX)
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// validHeaderName accepts printable ASCII without colon; a space is
+// allowed, as SpamOracle allowed "X-My Spam".
+func validHeaderName(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// Bayes returns the classifier parameters.
+func (c Config) Bayes() bayes.Params {
+	p := bayes.DefaultParams()
+	p.NumMeaningfulWords = c.NumMeaningfulWords
+	p.MaxRepetitions = c.MaxRepetitions
+	p.LowFreqLimit = c.LowFreqLimit
+	p.HighFreqLimit = c.HighFreqLimit
+	p.MinMeaningfulWords = c.MinMeaningfulWords
+	p.GoodMailProb = c.GoodMailProb
+	p.SpamMailProb = c.SpamMailProb
+	p.RobinsonS = c.RobinsonS
+	p.RobinsonX = c.RobinsonX
+	p.UseChiSquare = c.UseChiSquare
+	return p
+}
+
+// Tokenize returns the text-selection options. Known (for reassembly) is
+// left for the caller, which owns the database. The patterns were checked
+// by Validate.
+func (c Config) Tokenize() tokenize.Options {
+	o := tokenize.DefaultOptions()
+	if re, err := tokenize.CompilePattern(c.MailHeaders); err == nil {
+		o.MailHeaders = re
+	}
+	if re, err := tokenize.CompilePattern(c.HTMLTagAttributes); err == nil {
+		o.HTMLTagAttributes = re
+	}
+	o.HTMLRetainTags = c.HTMLRetainTags
+	o.AlternativeFavorHTML = c.AlternativeFavorHTML
+	o.MaxTextBytes = c.MaxTextBytes
+	return o
+}

@@ -1,0 +1,177 @@
+// Package filter is the spam filter as the commands use it: one raw message
+// in, a verdict with its explanation out, and the marked message that mark
+// writes.
+//
+// Data flows from the raw bytes through mail.Parse, the tokenizer (text
+// selection and SpamOracle's word rules), a lookup of every distinct word in
+// the Store, and bayes.Params.Score. Mark then inserts the verdict and the
+// attachment summary as header lines into the original bytes, leaving every
+// other byte as it was.
+//
+// The filter holds no state between messages and is safe for concurrent use
+// when its Store is. Training is not here: the commands hash and tokenize a
+// message with the same functions and hand the words to the token database.
+package filter
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/mail"
+	"github.com/mailsift/mailsift/internal/tokenize"
+)
+
+// Store is what the filter needs from a token database. Lookup fills
+// out[i] with the counts of words[i] (zero for an unknown word); both
+// methods may block briefly while another process writes the database.
+type Store interface {
+	Totals() (bayes.Totals, error)
+	Lookup(words []string, out []bayes.Counts) error
+}
+
+// Filter classifies messages.
+type Filter struct {
+	Params bayes.Params
+	Tokens tokenize.Options
+	Store  Store
+	// Reassemble turns on SpamOracle's reassembly of s p a c e d words
+	// against the words the Store holds.
+	Reassemble bool
+}
+
+// Verdict is the outcome for one message, with what the commands print
+// about it.
+type Verdict struct {
+	bayes.Result
+	From        string        // decoded From: values, joined by newlines
+	Subject     string        // decoded Subject: values, joined by newlines
+	Attachments string        // SpamOracle's attachment summary
+	Tokens      int           // number of tokens read
+	Defects     []mail.Defect // what was wrong with the message
+}
+
+// Classify parses and scores one raw message.
+func (f *Filter) Classify(raw []byte) (Verdict, error) {
+	return f.ClassifyMessage(mail.Parse(raw))
+}
+
+// ClassifyMessage scores a parsed message.
+func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
+	v := Verdict{
+		From:        joinDecoded(m.Header(), "From"),
+		Subject:     joinDecoded(m.Header(), "Subject"),
+		Attachments: AttachmentSummary(m),
+	}
+	totals, err := f.Store.Totals()
+	if err != nil {
+		return v, fmt.Errorf("filter: %w", err)
+	}
+	opts := f.Tokens
+	if f.Reassemble {
+		opts.Known = f.known(totals)
+	}
+	toks, defects := opts.Message(m)
+	v.Tokens = len(toks)
+	v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
+
+	counts, err := f.lookup(toks)
+	if err != nil {
+		return v, fmt.Errorf("filter: %w", err)
+	}
+	v.Result = f.Params.Score(toks, counts, totals)
+	return v, nil
+}
+
+// lookup returns the counts of every token, looking each distinct word up
+// once.
+func (f *Filter) lookup(toks []string) ([]bayes.Counts, error) {
+	index := make(map[string]int, len(toks))
+	var uniq []string
+	for _, t := range toks {
+		if _, ok := index[t]; !ok {
+			index[t] = len(uniq)
+			uniq = append(uniq, t)
+		}
+	}
+	uc := make([]bayes.Counts, len(uniq))
+	if err := f.Store.Lookup(uniq, uc); err != nil {
+		return nil, err
+	}
+	counts := make([]bayes.Counts, len(toks))
+	for i, t := range toks {
+		counts[i] = uc[index[t]]
+	}
+	return counts, nil
+}
+
+// known reports whether the store holds a word with enough weight to be
+// scored; reassembly only joins letters into such words.
+func (f *Filter) known(t bayes.Totals) func(string) bool {
+	out := make([]bayes.Counts, 1)
+	return func(w string) bool {
+		if err := f.Store.Lookup([]string{w}, out); err != nil {
+			return false
+		}
+		_, ok := f.Params.WordProb(out[0], t)
+		return ok
+	}
+}
+
+func joinDecoded(h mail.Header, name string) string {
+	vs := h.Values(name)
+	for i, v := range vs {
+		vs[i] = mail.DecodeWords(v)
+	}
+	return strings.Join(vs, "\n")
+}
+
+// Hash identifies a message in the training ledger. It is the SHA-256 of
+// the message with line endings made LF, without an mbox envelope line, and
+// without the header fields named in ignore (the ones mark adds), so that a
+// message is the same whether it comes from an mbox, a Maildir, or a folder
+// of marked mail.
+func Hash(raw []byte, ignore ...string) [32]byte {
+	h := sha256.New()
+	inHeader, skipping := true, false
+	for first := true; len(raw) > 0; first = false {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line = raw[:i+1]
+		}
+		raw = raw[len(line):]
+		if first && bytes.HasPrefix(line, []byte("From ")) {
+			continue
+		}
+		content := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		if inHeader {
+			switch {
+			case len(content) == 0:
+				inHeader = false
+			case content[0] == ' ' || content[0] == '\t':
+				if skipping {
+					continue
+				}
+			default:
+				skipping = false
+				for _, name := range ignore {
+					if len(content) > len(name) && content[len(name)] == ':' && strings.EqualFold(string(content[:len(name)]), name) {
+						skipping = true
+					}
+				}
+				if skipping {
+					continue
+				}
+			}
+		}
+		h.Write(content)
+		if line[len(line)-1] == '\n' {
+			h.Write([]byte{'\n'})
+		}
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}

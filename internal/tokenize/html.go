@@ -1,0 +1,100 @@
+package tokenize
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// blockTags end a run of text: text on either side of them does not join.
+// Inline tags (b, i, font, span, a, ...) add nothing, so vi<b>ag</b>ra reads
+// as one word, as a mail reader shows it.
+var blockTags = map[string]bool{
+	"p": true, "br": true, "ul": true, "ol": true, "dt": true, "li": true, "dd": true,
+	"table": true, "tr": true, "th": true, "td": true, "img": true, "div": true,
+	"blockquote": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
+	"h6": true, "address": true, "hr": true, "pre": true, "title": true, "center": true,
+	"form": true, "section": true, "article": true, "header": true, "footer": true,
+	"option": true, "input": true, "button": true, "body": true, "head": true,
+}
+
+// htmlText reduces an HTML document to its visible text followed by a line
+// break and the selected attribute values, one per line: the text a reader
+// sees, then the link targets, image sources and alt texts that spam hides
+// its words in. Entities are decoded by the HTML tokenizer (golang.org/x/net/html),
+// so &eacute; is é and &rsquo; is ’. Comments are skipped; script and style
+// contents are kept as text, as in SpamOracle.
+func htmlText(doc string, attrs *regexp.Regexp, retainTags bool) string {
+	var main, extra strings.Builder
+	main.Grow(len(doc))
+	z := html.NewTokenizer(strings.NewReader(doc))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if extra.Len() == 0 {
+				return main.String()
+			}
+			return main.String() + "\n" + extra.String()
+		case html.TextToken:
+			main.Write(z.Text())
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			if blockTags[tag] {
+				main.WriteByte(' ')
+			}
+			if retainTags {
+				extra.WriteString(tag)
+				extra.WriteByte('\n')
+			}
+			for hasAttr {
+				var key, val []byte
+				key, val, hasAttr = z.TagAttr()
+				if attrs == nil || !attrs.MatchString(tag+"/"+string(key)) {
+					continue
+				}
+				v := string(val)
+				if k := string(key); k == "href" || k == "src" {
+					v = percentDecode(v)
+				}
+				extra.WriteString(v)
+				extra.WriteByte('\n')
+			}
+		}
+	}
+}
+
+// percentDecode decodes the %XX escapes of a URL and keeps anything else, so
+// that "cl%61im" reads as "claim" and a stray "%" survives.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			h, ok1 := unhex(s[i+1])
+			l, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b = append(b, h<<4|l)
+				i += 2
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

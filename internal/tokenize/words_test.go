@@ -1,0 +1,101 @@
+package tokenize
+
+import (
+	"strings"
+	"testing"
+)
+
+// The examples of the SpamOracle reference (section 9.4), with the results
+// of mailsift's Unicode rules. Where SpamOracle reads bytes as Latin-1 the
+// expectations differ on purpose; the comments say how.
+func TestWordRules(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"reference probe 1: U<n> before the word, accents folded",
+			`SUMMER in English is written "été" in French ààà and Æsop ß`,
+			// SpamOracle: ... aaa and sop (Æ is not a letter there, ß alone is one)
+			"U6 summer english written ete french aaa and aesop"},
+		{"reference probe 2: dashes split, long runs dropped, numbers 3 to 8",
+			`well-known e-mail don't isn't ABCDEFGHIJKLMNOP abcdefghijklm abcdefghijkl ... .... 1,000,000 12345678 123456789 $$$ 100% 3.14 1.5 $5 ¤¤¤ ab`,
+			"well known mail don't isn't U16 abcdefghijkl ... .... 12345678 $$$ 100% 3.14 1.5 ¤¤¤"},
+		{"reference probe 3: decoded UTF-8, not Latin-1 bytes",
+			`UTF8 café résumé 你好 éé`,
+			// SpamOracle: U3 utf caf sum W6 W4
+			"U3 utf cafe resume"},
+		{"reference probe 4: apostrophes are letters, not upper case",
+			"DON'T ÉTÉ ''' ab' 'ab A'BC HELLO-WORLD x\u007f\u0080\u0081y",
+			"don't U3 ete ''' ab' 'ab a'bc U5 hello U5 world W3"},
+		{"typographic apostrophe is an apostrophe", "don’t", "don't"},
+		{"zero-width characters do not split a word", "vi\u200bag\u00adra", "viagra"},
+		{"weird runs count characters", "привет мир", "W6 W3"},
+		{"cjk pairs are too short, triples are weird", "你好 你好吗", "W3"},
+		{"euro is numeric", "€€€ 99€", "€€€ 99€"},
+		{"two letters give nothing", "ab cd ef", ""},
+		{"twelve kept, thirteen dropped", "abcdefghijkl abcdefghijklm", "abcdefghijkl"},
+		{"upper-case run of 13 gives only U13", "ABCDEFGHIJKLM", "U13"},
+		{"mixed case gives no U", "FrEE", "free"},
+		{"nbsp is a separator", "abc\u00a0\u00a0\u00a0def", "abc def"},
+		{"ligatures and special letters", "Œuvre straße Øre", "oeuvre strasse ore"},
+		{"numeric of 9 dropped", "123456789 12345678", "12345678"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := strings.Join(Words(tt.in), " ")
+			if got != tt.want {
+				t.Errorf("Words(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReassembly(t *testing.T) {
+	known := map[string]bool{"click": true, "free": true, "money": true, "offer": true}
+	var got []string
+	w := wordSplitter{emit: func(s string) { got = append(got, s) }, known: func(s string) bool { return known[s] }}
+	w.chunk("c.l.i.c.k f r e e m-o-n-e-y o f f e r")
+	if g := strings.Join(got, " "); g != "click free money offer" {
+		t.Errorf("reassembly gave %q", g)
+	}
+	got = nil
+	w.known = nil
+	w.chunk("c.l.i.c.k f r e e")
+	if len(got) != 0 {
+		t.Errorf("without Known, reassembly emitted %q", got)
+	}
+}
+
+func TestHTMLText(t *testing.T) {
+	doc := `<html><head><style>body { color: red; }</style></head><body>
+<!-- hidden comment > visible tail -->
+vi<b>ag</b>ra spe<p>cial don&rsquo;t caf&eacute; &nbsp;&nbsp;&nbsp; &quot;quoted&quot; &#233;t&#233; &#x41;bc fish &amp; chips
+<a href="http://www.example.com/%70romo?id=42">link text</a>
+<img src="pic.gif" alt="Buy cheap watches">
+<font face="Arial" color="#ff0000">red</font>
+caf&#xE9; na&iuml;ve r&eacute;sum&eacute; crème</body></html>`
+	opts := DefaultOptions()
+	got := strings.Join(Words(htmlText(doc, opts.HTMLTagAttributes, false)), " ")
+	// SpamOracle: ... visible tail viagra spe cial donyt cafe W3 yquotedy ete fish chips ...
+	// (its comment ends at the first '>', unknown entities become ÿ, hex entities are not decoded).
+	want := "body color red viagra spe cial don't cafe quoted ete abc fish chips link text red cafe naive resume creme " +
+		"http www example com promo pic gif buy cheap watches arial 0000"
+	if got != want {
+		t.Errorf("html words\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestCompilePattern(t *testing.T) {
+	re, err := CompilePattern(DefaultMailHeaders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{"from:": true, "Subject:": true, "to:": false, "x-from:": false, "from ": false} {
+		if re.MatchString(s) != want {
+			t.Errorf("%q: match = %v, want %v", s, !want, want)
+		}
+	}
+	if _, err := CompilePattern(`(`); err == nil {
+		t.Error("bad pattern accepted")
+	}
+}

@@ -205,8 +205,8 @@ func (c Config) Validate() error {
 	if c.MaxRepetitions < 1 {
 		bad("max_repetitions must be at least 1, not %d", c.MaxRepetitions)
 	}
-	if c.MinMeaningfulWords < 0 {
-		bad("min_meaningful_words is negative")
+	if c.MinMeaningfulWords < 0 || c.MinMeaningfulWords > c.NumMeaningfulWords {
+		bad("min_meaningful_words must be 0 to num_meaningful_words (%d), not %d: no verdict could be yes or no", c.NumMeaningfulWords, c.MinMeaningfulWords)
 	}
 	if !(0 < c.LowFreqLimit && c.LowFreqLimit < c.HighFreqLimit && c.HighFreqLimit < 1) {
 		bad("need 0 < low_freq_limit < high_freq_limit < 1, have %g and %g", c.LowFreqLimit, c.HighFreqLimit)

@@ -16,7 +16,7 @@ func TestParse(t *testing.T) {
 		wantErr string
 	}{
 		{"empty file is the defaults", "", func(c Config) bool { return c.NumMeaningfulWords == 15 && c.SpamHeader == "X-Spam" }, ""},
-		{"spamoracle keys", "num_meaningful_words: 3\nspam_header: X-My Spam\nuse_chi_square: true\nrobinson_s: 1\n",
+		{"spamoracle keys", "num_meaningful_words: 3\nmin_meaningful_words: 3\nspam_header: X-My Spam\nuse_chi_square: true\nrobinson_s: 1\n",
 			func(c Config) bool {
 				p := c.Bayes()
 				return p.NumMeaningfulWords == 3 && p.UseChiSquare && p.RobinsonS == 1 && c.SpamHeader == "X-My Spam"
@@ -30,6 +30,7 @@ func TestParse(t *testing.T) {
 		{"bad thresholds", "good_mail_prob: 0.9\n", nil, "good_mail_prob"},
 		{"bad header name", "spam_header: 'X-Spam:'\n", nil, "spam_header"},
 		{"bad regexp", "mail_headers: '('\n", nil, "mail_headers"},
+		{"more words needed than kept", "num_meaningful_words: 3\n", nil, "min_meaningful_words must be 0 to num_meaningful_words (3)"},
 		{"all problems at once", "num_meaningful_words: 0\nmax_repetitions: 0\n", nil, "max_repetitions"},
 	}
 	for _, tt := range tests {

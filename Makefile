@@ -1,0 +1,59 @@
+# mailsift: build, test, check, fuzz and bench. CI runs `make test check`.
+GO          ?= go
+BIN         ?= bin/mailsift
+STATICCHECK ?= $(shell go env GOPATH)/bin/staticcheck
+FUZZTIME    ?= 30s
+CORPUS      ?= $(or $(MAILSIFT_CORPUS),$(HOME)/.cache/mailsift-corpus)
+DEMO        ?= $(or $(TMPDIR),/tmp)/mailsift-demo
+
+.PHONY: all build demo deps test check fuzz bench bench-go bench-peers corpus clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mailsift
+
+# The main job on the sample mail that ships in testdata/: train a fresh
+# database, score the mailboxes, and mark one message as procmail would.
+demo: build
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(BIN) --db $(DEMO)/tokens.db train --ham testdata/corpus/ham.mbox --spam testdata/corpus/spam.mbox
+	$(BIN) --db $(DEMO)/tokens.db stats testdata/corpus/ham.mbox testdata/corpus/spam.mbox
+	$(BIN) --db $(DEMO)/tokens.db mark < testdata/corpus/msg1.eml
+
+# What the tests need beyond Go: Debian's spamoracle, the peer that the
+# compatibility tests compare against.
+deps:
+	@command -v spamoracle >/dev/null 2>&1 || { \
+	  echo "installing spamoracle (Debian) for the compatibility tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamoracle >/dev/null; }
+
+test: deps
+	$(GO) test -count=1 ./...
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.6.1
+	$(STATICCHECK) ./...
+
+# Every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+# The SpamAssassin public corpus with the fixed split (../shared/corpus).
+corpus:
+	@test -s $(CORPUS)/sa/test-ham.txt || ../shared/corpus/prepare-sa.sh
+
+# Go micro-benchmarks, then mailsift beside bogofilter and spamoracle on the
+# SpamAssassin split, in one run.
+bench: bench-go bench-peers
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-peers: build corpus
+	bench/compare.sh

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/mailsift/mailsift/internal/mailbox"
+	"github.com/mailsift/mailsift/internal/progress"
+)
+
+// forEach reads every message of paths (stdin for "-"), runs work on each
+// on all cores, and calls emit with the results in input order. A message
+// that cannot be read reaches emit with its error and no result. Work runs
+// under recover: a panic becomes that message's error, not a crash. At most
+// a window of messages is in memory at a time. bar may be nil.
+func forEach[T any](paths []string, stdin io.Reader, bar *progress.Bar, work func(mailbox.Message) (T, error), emit func(mailbox.Message, T, error) error) error {
+	type job struct {
+		seq int
+		msg mailbox.Message
+		res T
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
+	window := make(chan struct{}, 8*workers+16)
+	jobs := make(chan *job, workers)
+	results := make(chan *job, workers)
+	stop := make(chan struct{})
+	var readErr error
+
+	go func() {
+		defer close(jobs)
+		r := mailbox.Open(paths, stdin)
+		defer func() {
+			if err := r.Close(); err != nil && readErr == nil {
+				readErr = err
+			}
+		}()
+		for seq := 0; ; seq++ {
+			msg, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			var me *mailbox.MessageError
+			if err != nil && !errors.As(err, &me) {
+				readErr = err
+				return
+			}
+			if me != nil {
+				msg.Origin = me.Origin
+			}
+			select {
+			case window <- struct{}{}:
+			case <-stop:
+				return
+			}
+			jobs <- &job{seq: seq, msg: msg, err: err}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if j.err == nil {
+					j.res, j.err = safely(j.msg, work)
+				}
+				results <- j
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	pending := map[int]*job{}
+	next := 0
+	var emitErr error
+	for j := range results {
+		pending[j.seq] = j
+		for {
+			j, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			bar.Add(len(j.msg.Raw), j.err != nil)
+			if emitErr == nil {
+				if emitErr = emit(j.msg, j.res, j.err); emitErr != nil {
+					close(stop)
+				}
+			}
+			j.msg.Raw = nil
+			<-window
+		}
+	}
+	if emitErr != nil {
+		return emitErr
+	}
+	return readErr
+}
+
+func safely[T any](msg mailbox.Message, work func(mailbox.Message) (T, error)) (res T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error on this message: %v", r)
+		}
+	}()
+	return work(msg)
+}
+
+// inputSize adds up the sizes of the files below paths, for the progress
+// bar; it is a cheap estimate (gzip'd files count compressed).
+func inputSize(paths []string) int64 {
+	var total int64
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		_ = filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if info, err := d.Info(); err == nil {
+					total += info.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return total
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/mailsift/mailsift/internal/config"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitPartial = 1 // the command ran, but some input could not be read
+	exitError   = 2 // usage, configuration or database errors
+)
+
+const usage = `usage: mailsift [--config FILE] [--db FILE] COMMAND [ARGS...]
+
+Commands:
+  train [--ham|--spam] FILE...   learn mail as good (ham) or spam; --ham and --spam
+                                 switch the class for the files after them
+  untrain FILE...                forget mail trained before
+  test [--min P] [--max P] [--json] FILE...
+                                 score each message and print a summary block
+  mark [FILE...]                 copy a message from stdin (or the messages of the
+                                 files) to stdout with X-Spam and X-Attachments added
+  words [FILE...]                print the words of a message (stdin) or of the files
+  list [--json] REGEXP...        show the words of the database matching the patterns
+  stats [--json] [FILE...]       count good, unknown and spam mail per mailbox;
+                                 without files, describe the database
+  backup                         write the database in SpamOracle's text format
+  restore                        replace the database from that format on stdin
+  help                           show this text
+
+FILE may be an mbox (also gzip'd), a Maildir, an MH folder, a single message, or a
+directory of any of these; "-" is standard input. The database is ~/.mailsift/tokens.db,
+or --db, or $MAILSIFT_DB; the configuration is ~/.config/mailsift/config.yml or --config.
+`
+
+// env is what every command gets: the configuration, the streams, and the
+// database path with the overrides applied.
+type env struct {
+	cfg    config.Config
+	db     string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run is the whole program: it parses the global options, dispatches the
+// command, and turns every failure, a panic included, into one line on
+// stderr and an exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "mailsift: internal error: %v\n", r)
+			if os.Getenv("MAILSIFT_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			code = exitError
+		}
+	}()
+
+	var configPath, dbPath string
+	for len(args) > 0 {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !strings.HasPrefix(args[0], "-") || (name != "config" && name != "db" && name != "f") {
+			break
+		}
+		if !hasValue {
+			if len(args) < 2 {
+				fmt.Fprintf(stderr, "mailsift: option %s needs a value\n", args[0])
+				return exitError
+			}
+			value, args = args[1], args[1:]
+		}
+		args = args[1:]
+		if name == "config" {
+			configPath = value
+		} else {
+			dbPath = value
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	cmd, args := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	c, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "mailsift: unknown command %q (try \"mailsift help\")\n", cmd)
+		return exitError
+	}
+
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		if cmd == "mark" {
+			// mark must pass the mail through whatever is wrong.
+			cfg = config.Default()
+			return markFailed(env{cfg: cfg, db: dbPath, stdin: stdin, stdout: stdout, stderr: stderr}, args, err)
+		}
+		fmt.Fprintf(stderr, "mailsift: %v\n", err)
+		return exitError
+	}
+	e := env{cfg: cfg, db: cfg.DatabaseFile, stdin: stdin, stdout: stdout, stderr: stderr}
+	if v := os.Getenv("MAILSIFT_DB"); v != "" {
+		e.db = v
+	}
+	if dbPath != "" {
+		e.db = dbPath
+	}
+	code, err = c(e, args)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "mailsift %s: %v\n", cmd, err)
+		} else {
+			fmt.Fprintf(stderr, "mailsift: %v\n", err)
+		}
+		if code == exitOK {
+			code = exitError
+		}
+	}
+	return code
+}
+
+// A command returns its exit status, and an error to print.
+type command func(e env, args []string) (int, error)
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"train":   cmdTrain,
+		"add":     cmdTrain,
+		"untrain": cmdUntrain,
+		"test":    cmdTest,
+		"mark":    cmdMark,
+		"words":   cmdWords,
+		"list":    cmdList,
+		"stats":   cmdStats,
+		"stat":    cmdStats,
+		"backup":  cmdBackup,
+		"restore": cmdRestore,
+	}
+}

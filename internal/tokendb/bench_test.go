@@ -1,0 +1,119 @@
+package tokendb
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+)
+
+const (
+	benchWords  = 1_000_000
+	benchLookup = 200
+)
+
+// benchDB builds a database of benchWords words in one Train call (1000
+// messages of 1000 words) under b.TempDir and returns its path.
+func benchDB(b *testing.B) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db, err := Open(path, Options{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const per = 1000
+	docs := make([]Doc, benchWords/per)
+	for d := range docs {
+		words := make([]string, per)
+		for j := range words {
+			words[j] = benchWord(d*per + j)
+		}
+		docs[d] = Doc{Hash: hashOf(strconv.Itoa(d)), Words: words}
+	}
+	start := time.Now()
+	if _, err := db.Train(Spam, docs); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d words in %v", benchWords, time.Since(start).Round(time.Millisecond))
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func benchWord(i int) string { return "tok" + strconv.Itoa(i*7919%benchWords) }
+
+// lookupSets returns n sets of benchLookup words: 90% known, 10% unknown.
+func lookupSets(n int) [][]string {
+	r := rand.New(rand.NewPCG(1, 1))
+	sets := make([][]string, n)
+	for i := range sets {
+		ws := make([]string, benchLookup)
+		for j := range ws {
+			if r.IntN(10) == 0 {
+				ws[j] = "unknown" + strconv.Itoa(r.IntN(1<<30))
+			} else {
+				ws[j] = benchWord(r.IntN(benchWords))
+			}
+		}
+		sets[i] = ws
+	}
+	return sets
+}
+
+func BenchmarkLookup(b *testing.B) {
+	path := benchDB(b)
+	b.Run("200words", func(b *testing.B) {
+		db, err := Open(path, Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		sets := lookupSets(1024)
+		out := make([]bayes.Counts, benchLookup)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := db.Lookup(sets[i%len(sets)], out); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkCacheLookup measures the warm cache: the lookup sets are read
+// once before the timer starts.
+func BenchmarkCacheLookup(b *testing.B) {
+	path := benchDB(b)
+	b.Run("200words", func(b *testing.B) {
+		c, err := OpenCache(path, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		sets := lookupSets(1024)
+		out := make([]bayes.Counts, benchLookup)
+		for _, ws := range sets {
+			if err := c.Lookup(ws, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			out := make([]bayes.Counts, benchLookup)
+			i := 0
+			for pb.Next() {
+				if err := c.Lookup(sets[i%len(sets)], out); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+	})
+}

@@ -1,0 +1,170 @@
+package tokendb
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Totals returns the number of messages trained per class.
+func (db *DB) Totals() (bayes.Totals, error) {
+	var t bayes.Totals
+	err := db.view(func(tx *bolt.Tx) error {
+		var err error
+		t, err = readTotals(tx)
+		return err
+	})
+	if err != nil {
+		return bayes.Totals{}, fmt.Errorf("tokendb: totals: %w", err)
+	}
+	return t, nil
+}
+
+// Generation returns the counter that every committed write increments.
+func (db *DB) Generation() (uint64, error) {
+	var st state
+	err := db.view(func(tx *bolt.Tx) error {
+		var err error
+		st, err = readState(tx)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("tokendb: generation: %w", err)
+	}
+	return st.gen, nil
+}
+
+// Lookup fills out[i] with the counts of words[i] (zero Counts when unknown),
+// in one read transaction. len(out) must be >= len(words).
+func (db *DB) Lookup(words []string, out []bayes.Counts) error {
+	if len(out) < len(words) {
+		return fmt.Errorf("tokendb: lookup: %d results for %d words", len(out), len(words))
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketWords)
+		if b == nil {
+			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
+		}
+		return lookupBucket(b, words, nil, out)
+	})
+	if err != nil {
+		return fmt.Errorf("tokendb: lookup: %w", err)
+	}
+	return nil
+}
+
+// lookupBucket fills out[i] from the words bucket, for every i in idx, or
+// for all words when idx is nil. One cursor and one key buffer serve all
+// words (Bucket.Get would allocate a cursor per word).
+func lookupBucket(b *bolt.Bucket, words []string, idx []int, out []bayes.Counts) error {
+	cur := b.Cursor()
+	var key []byte
+	get := func(i int) error {
+		key = append(key[:0], words[i]...)
+		var v []byte
+		if k, val := cur.Seek(key); k != nil && bytes.Equal(k, key) {
+			if v = val; v == nil { // a nested bucket, not ours
+				return fmt.Errorf("%w: word %q is a bucket", ErrCorrupt, words[i])
+			}
+		}
+		c, err := decodeCounts(v)
+		if err != nil {
+			return fmt.Errorf("word %q: %w", words[i], err)
+		}
+		out[i] = c
+		return nil
+	}
+	if idx == nil {
+		for i := range words {
+			if err := get(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, i := range idx {
+		if err := get(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Walk calls fn for every word in byte order, in one read transaction. It
+// stops at the first non-nil error of fn and returns it as is. fn must not
+// write to db (a write waiting for the read transaction would deadlock).
+func (db *DB) Walk(fn func(word string, c bayes.Counts) error) error {
+	var fnErr error
+	g := &guard{}
+	err := db.viewGuarded(g, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketWords)
+		if b == nil {
+			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
+		}
+		cur := b.Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			c, err := decodeCounts(v)
+			if err != nil {
+				return fmt.Errorf("word %q: %w", k, err)
+			}
+			g.inCaller = true
+			fnErr = fn(string(k), c)
+			g.inCaller = false
+			if fnErr != nil {
+				return fnErr
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("tokendb: walk: %w", err)
+	}
+	return nil
+}
+
+// Stats describes the database.
+type Stats struct {
+	Words      int    // distinct words stored
+	Ledger     int    // messages in the ledger
+	FileSize   int64  // size of the file in bytes
+	Generation uint64 // see DB.Generation
+	Totals     bayes.Totals
+}
+
+// Stats returns counts and sizes. It reads every page of the words and
+// ledger buckets: fine for the stats command, not for a hot path.
+func (db *DB) Stats() (Stats, error) {
+	var s Stats
+	err := db.view(func(tx *bolt.Tx) error {
+		words, ledger := tx.Bucket(bucketWords), tx.Bucket(bucketLedger)
+		if words == nil || ledger == nil {
+			return fmt.Errorf("%w: missing bucket", ErrCorrupt)
+		}
+		s.Words = words.Stats().KeyN
+		s.Ledger = ledger.Stats().KeyN
+		st, err := readState(tx)
+		if err != nil {
+			return err
+		}
+		s.Generation = st.gen
+		if s.Totals, err = readTotals(tx); err != nil {
+			return err
+		}
+		fi, err := os.Stat(db.path)
+		if err != nil {
+			return err
+		}
+		s.FileSize = fi.Size()
+		return nil
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("tokendb: stats: %w", err)
+	}
+	return s, nil
+}

@@ -14,17 +14,22 @@ import (
 	"github.com/mailsift/mailsift/internal/tokendb"
 )
 
-// openFilter opens the database for a run over many messages: a cache that
-// never holds the file for long, so training can go on meanwhile.
-func openFilter(e env) (*filter.Filter, func() error, error) {
-	c, err := tokendb.OpenCache(e.db, 0)
+// openFilter prepares a run over many messages: it takes a snapshot of the
+// words that can be scored and releases the database at once, so training
+// can go on meanwhile.
+func openFilter(e env) (*filter.Filter, error) {
+	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: e.cfg.LockTimeout})
 	if err != nil {
 		if errors.Is(err, tokendb.ErrNotExist) {
 			err = fmt.Errorf("%w (train it first: mailsift train --ham GOOD --spam SPAM)", err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return newFilter(e, c), c.Close, nil
+	snap, err := db.Snapshot(e.cfg.Bayes().MinWordWeight)
+	if err = errors.Join(err, db.Close()); err != nil {
+		return nil, err
+	}
+	return newFilter(e, snap), nil
 }
 
 func newFilter(e env, s filter.Store) *filter.Filter {
@@ -61,11 +66,10 @@ func cmdTest(e env, args []string) (int, error) {
 	if len(inputs) == 0 {
 		inputs = []input{{"-", min, max}}
 	}
-	f, closeDB, err := openFilter(e)
+	f, err := openFilter(e)
 	if err != nil {
 		return exitError, err
 	}
-	defer closeDB()
 
 	var paths []string
 	for _, in := range inputs {
@@ -76,33 +80,31 @@ func cmdTest(e env, args []string) (int, error) {
 	failed := 0
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
-	for _, in := range inputs {
-		err := forEach([]string{in.path}, e.stdin, bar, func(m mailbox.Message) (filter.Verdict, error) {
-			return f.Classify(m.Raw)
-		}, func(m mailbox.Message, v filter.Verdict, err error) error {
-			if err != nil {
-				var me *mailbox.MessageError
-				if !errors.As(err, &me) {
-					return err
-				}
-				failed++
-				fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
-				return nil
-			}
-			if v.Score < in.min || v.Score > in.max {
-				return nil
-			}
-			if asJSON {
-				return enc.Encode(testRecord{
-					File: m.Origin, Score: v.Score, Verdict: v.Verdict, Words: v.Words, From: v.From,
-					Subject: v.Subject, Attachments: v.Attachments, Reason: v.Reason, Defects: v.Defects,
-				})
-			}
-			return writeBlock(e, m.Origin, v)
-		})
+	err = forEach(paths, e.stdin, bar, func(m mailbox.Message) (filter.Verdict, error) {
+		return f.Classify(m.Raw)
+	}, func(m mailbox.Message, v filter.Verdict, err error) error {
 		if err != nil {
-			return exitError, err
+			var me *mailbox.MessageError
+			if !errors.As(err, &me) {
+				return err
+			}
+			failed++
+			fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
+			return nil
 		}
+		if in := inputs[m.Input]; v.Score < in.min || v.Score > in.max {
+			return nil
+		}
+		if asJSON {
+			return enc.Encode(testRecord{
+				File: m.Origin, Score: v.Score, Verdict: v.Verdict, Words: v.Words, From: v.From,
+				Subject: v.Subject, Attachments: v.Attachments, Reason: v.Reason, Defects: v.Defects,
+			})
+		}
+		return writeBlock(e, m.Origin, v)
+	})
+	if err != nil {
+		return exitError, err
 	}
 	if failed > 0 {
 		return exitPartial, nil
@@ -145,45 +147,47 @@ func cmdStats(e env, args []string) (int, error) {
 	if len(paths) == 0 {
 		return databaseStats(e, asJSON)
 	}
-	f, closeDB, err := openFilter(e)
+	f, err := openFilter(e)
 	if err != nil {
 		return exitError, err
 	}
-	defer closeDB()
 	bar := progress.New(e.stderr, "stats", inputSize(paths))
+	recs := make([]statsRecord, len(paths))
+	for i, p := range paths {
+		recs[i].File = p
+	}
+	err = forEach(paths, e.stdin, bar, func(m mailbox.Message) (bayes.Verdict, error) {
+		v, err := f.Classify(m.Raw)
+		return v.Verdict, err
+	}, func(m mailbox.Message, v bayes.Verdict, err error) error {
+		r := &recs[m.Input]
+		if err != nil {
+			var me *mailbox.MessageError
+			if !errors.As(err, &me) {
+				return err
+			}
+			r.Errors++
+			return nil
+		}
+		r.Total++
+		switch v {
+		case bayes.Ham:
+			r.Good++
+		case bayes.Spam:
+			r.Spam++
+		default:
+			r.Unknown++
+		}
+		return nil
+	})
+	bar.Done()
+	if err != nil {
+		return exitError, err
+	}
 	failed := 0
 	enc := json.NewEncoder(e.stdout)
-	for _, p := range paths {
-		r := statsRecord{File: p}
-		err := forEach([]string{p}, e.stdin, bar, func(m mailbox.Message) (bayes.Verdict, error) {
-			v, err := f.Classify(m.Raw)
-			return v.Verdict, err
-		}, func(m mailbox.Message, v bayes.Verdict, err error) error {
-			if err != nil {
-				var me *mailbox.MessageError
-				if !errors.As(err, &me) {
-					return err
-				}
-				r.Errors++
-				return nil
-			}
-			r.Total++
-			switch v {
-			case bayes.Ham:
-				r.Good++
-			case bayes.Spam:
-				r.Spam++
-			default:
-				r.Unknown++
-			}
-			return nil
-		})
-		if err != nil {
-			bar.Done()
-			return exitError, err
-		}
+	for _, r := range recs {
 		failed += r.Errors
-		bar.Done()
 		if asJSON {
 			if err := enc.Encode(r); err != nil {
 				return exitError, err
@@ -195,7 +199,7 @@ func cmdStats(e env, args []string) (int, error) {
 		}
 		pct := func(n int) float64 { return 100 * float64(n) / float64(r.Total) }
 		if _, err := fmt.Fprintf(e.stdout, "%s: %d (%.2f%%) good, %d (%.2f%%) unknown, %d (%.2f%%) spam\n",
-			p, r.Good, pct(r.Good), r.Unknown, pct(r.Unknown), r.Spam, pct(r.Spam)); err != nil {
+			r.File, r.Good, pct(r.Good), r.Unknown, pct(r.Unknown), r.Spam, pct(r.Spam)); err != nil {
 			return exitError, err
 		}
 	}

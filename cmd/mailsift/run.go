@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/config"
@@ -39,6 +40,7 @@ Commands:
 FILE may be an mbox (also gzip'd), a Maildir, an MH folder, a single message, or a
 directory of any of these; "-" is standard input. The database is ~/.mailsift/tokens.db,
 or --db, or $MAILSIFT_DB; the configuration is ~/.config/mailsift/config.yml or --config.
+--cpuprofile FILE writes a Go CPU profile of the run, for performance work.
 `
 
 // env is what every command gets: the configuration, the streams, and the
@@ -72,10 +74,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 
-	var configPath, dbPath string
+	var configPath, dbPath, profile string
 	for len(args) > 0 {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
-		if !strings.HasPrefix(args[0], "-") || (name != "config" && name != "db" && name != "f") {
+		if !strings.HasPrefix(args[0], "-") || (name != "config" && name != "db" && name != "f" && name != "cpuprofile") {
 			break
 		}
 		if !hasValue {
@@ -86,11 +88,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			value, args = args[1], args[1:]
 		}
 		args = args[1:]
-		if name == "config" {
+		switch name {
+		case "config":
 			configPath = value
-		} else {
+		case "cpuprofile":
+			profile = value
+		default:
 			dbPath = value
 		}
+	}
+	if profile != "" {
+		stop, err := startProfile(profile)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsift: %v\n", err)
+			return exitError
+		}
+		defer stop()
 	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -137,6 +150,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}
 	return code
+}
+
+// startProfile writes a CPU profile of the run to path.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("cpuprofile: %w", err), f.Close())
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // A command returns its exit status, and an error to print.

@@ -110,7 +110,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 	for _, g := range groups {
 		err := forEach(g.paths, e.stdin, bar, func(m mailbox.Message) (tokendb.Doc, error) {
 			words, _ := tok.Message(mail.Parse(m.Raw))
-			return tokendb.Doc{Hash: filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader), Words: words}, nil
+			return tokendb.NewDoc(filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader), words), nil
 		}, func(m mailbox.Message, d tokendb.Doc, err error) error {
 			if err != nil {
 				failed++

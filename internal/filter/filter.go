@@ -25,11 +25,11 @@ import (
 )
 
 // Store is what the filter needs from a token database. Lookup fills
-// out[i] with the counts of words[i] (zero for an unknown word); both
-// methods may block briefly while another process writes the database.
+// out[i] with the counts of words[i] (zero for an unknown word) and returns
+// the message totals that those counts belong to. It may block briefly
+// while another process writes the database.
 type Store interface {
-	Totals() (bayes.Totals, error)
-	Lookup(words []string, out []bayes.Counts) error
+	Lookup(words []string, out []bayes.Counts) (bayes.Totals, error)
 }
 
 // Filter classifies messages.
@@ -65,19 +65,15 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 		Subject:     joinDecoded(m.Header(), "Subject"),
 		Attachments: AttachmentSummary(m),
 	}
-	totals, err := f.Store.Totals()
-	if err != nil {
-		return v, fmt.Errorf("filter: %w", err)
-	}
 	opts := f.Tokens
 	if f.Reassemble {
-		opts.Known = f.known(totals)
+		opts.Known = f.known
 	}
 	toks, defects := opts.Message(m)
 	v.Tokens = len(toks)
 	v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
 
-	counts, err := f.lookup(toks)
+	counts, totals, err := f.lookup(toks)
 	if err != nil {
 		return v, fmt.Errorf("filter: %w", err)
 	}
@@ -85,39 +81,24 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 	return v, nil
 }
 
-// lookup returns the counts of every token, looking each distinct word up
-// once.
-func (f *Filter) lookup(toks []string) ([]bayes.Counts, error) {
-	index := make(map[string]int, len(toks))
-	var uniq []string
-	for _, t := range toks {
-		if _, ok := index[t]; !ok {
-			index[t] = len(uniq)
-			uniq = append(uniq, t)
-		}
-	}
-	uc := make([]bayes.Counts, len(uniq))
-	if err := f.Store.Lookup(uniq, uc); err != nil {
-		return nil, err
-	}
+// lookup returns the counts of every token. Repeated tokens are looked up
+// again: that costs less than building a set of the distinct ones.
+func (f *Filter) lookup(toks []string) ([]bayes.Counts, bayes.Totals, error) {
 	counts := make([]bayes.Counts, len(toks))
-	for i, t := range toks {
-		counts[i] = uc[index[t]]
-	}
-	return counts, nil
+	totals, err := f.Store.Lookup(toks, counts)
+	return counts, totals, err
 }
 
 // known reports whether the store holds a word with enough weight to be
 // scored; reassembly only joins letters into such words.
-func (f *Filter) known(t bayes.Totals) func(string) bool {
-	out := make([]bayes.Counts, 1)
-	return func(w string) bool {
-		if err := f.Store.Lookup([]string{w}, out); err != nil {
-			return false
-		}
-		_, ok := f.Params.WordProb(out[0], t)
-		return ok
+func (f *Filter) known(w string) bool {
+	var out [1]bayes.Counts
+	t, err := f.Store.Lookup([]string{w}, out[:])
+	if err != nil {
+		return false
 	}
+	_, ok := f.Params.WordProb(out[0], t)
+	return ok
 }
 
 func joinDecoded(h mail.Header, name string) string {

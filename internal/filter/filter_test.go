@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/mail"
+	"github.com/mailsift/mailsift/internal/tokendb"
 	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
@@ -17,14 +18,17 @@ type memStore struct {
 	words  map[string]bayes.Counts
 }
 
-var _ Store = (*memStore)(nil)
+var (
+	_ Store = (*memStore)(nil)
+	_ Store = (*tokendb.DB)(nil)
+	_ Store = (*tokendb.Snapshot)(nil)
+)
 
-func (s *memStore) Totals() (bayes.Totals, error) { return s.totals, nil }
-func (s *memStore) Lookup(words []string, out []bayes.Counts) error {
+func (s *memStore) Lookup(words []string, out []bayes.Counts) (bayes.Totals, error) {
 	for i, w := range words {
 		out[i] = s.words[w]
 	}
-	return nil
+	return s.totals, nil
 }
 
 // unmark removes the lines Mark added (every line starting with one of

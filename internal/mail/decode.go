@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Decoded returns the part's body with the transfer encoding undone.
@@ -67,6 +69,15 @@ func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defec
 		}
 		return toUTF8(string(b)), defects
 	}
+	if enc := latinCharsets[cs]; enc != nil {
+		// The common single-byte case, without a streaming reader.
+		out, err := enc.NewDecoder().Bytes(b)
+		if err != nil {
+			defects = append(defects, Defect{Name: DefectBadCharset, Part: path, Detail: cs})
+			return toUTF8(string(b)), defects
+		}
+		return string(out), defects
+	}
 	r, err := charset.Reader(cs, bytes.NewReader(b))
 	if err != nil {
 		defects = append(defects, Defect{Name: DefectUnknownCharset, Part: path, Detail: clip(cs, 40)})
@@ -80,6 +91,18 @@ func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defec
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s, defects
+}
+
+// latinCharsets are the labels most 8-bit mail carries. Windows-1252 is
+// what mail readers use for ISO-8859-1, of which it is a printable superset.
+var latinCharsets = map[string]encoding.Encoding{
+	"iso-8859-1":   charmap.Windows1252,
+	"iso8859-1":    charmap.Windows1252,
+	"latin1":       charmap.Windows1252,
+	"windows-1252": charmap.Windows1252,
+	"cp1252":       charmap.Windows1252,
+	"iso-8859-15":  charmap.ISO8859_15,
+	"iso-8859-2":   charmap.ISO8859_2,
 }
 
 var b64 = func() (t [256]byte) {

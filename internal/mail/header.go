@@ -101,7 +101,15 @@ func parseHeader(b []byte, part string) (Header, int, bool, []Defect) {
 		h       Header
 		defects []Defect
 		pos     int
+		// The value of the last field spans b[valStart:valEnd], folded
+		// lines included; it is unfolded once, when the field ends.
+		valStart, valEnd = -1, -1
 	)
+	finish := func() {
+		if valStart >= 0 {
+			h[len(h)-1].Value = unfold(b[valStart:valEnd])
+		}
+	}
 	sepAt := blankLine(b)
 	limit := len(b)
 	if sepAt >= 0 {
@@ -122,30 +130,59 @@ func parseHeader(b []byte, part string) (Header, int, bool, []Defect) {
 			if len(h) == 0 {
 				defects = append(defects, Defect{Name: DefectMalformedHeader, Part: part, Detail: "continuation line before the first field"})
 			} else {
-				h[len(h)-1].Value = joinFolded(h[len(h)-1].Value, line)
+				valEnd = end
 			}
 		default:
-			name, value, ok := splitField(line)
+			name, valueAt, ok := splitField(line)
 			if ok {
-				h = append(h, Field{Name: name, Value: value})
+				finish()
+				h = append(h, Field{Name: name})
+				valStart, valEnd = pos+valueAt, end
 				break
 			}
 			if sepAt < 0 {
 				// No separator anywhere: the body starts here.
+				finish()
 				defects = append(defects, Defect{Name: DefectMissingSeparator, Part: part})
 				return h, pos, false, defects
 			}
 			defects = append(defects, Defect{Name: DefectMalformedHeader, Part: part, Detail: clip(string(line), 80)})
 			if len(h) > 0 {
-				h[len(h)-1].Value = joinFolded(h[len(h)-1].Value, line)
+				valEnd = end
 			}
 		}
 		pos = end
 	}
+	finish()
 	if sepAt < 0 {
 		return h, len(b), false, defects
 	}
 	return h, lineEnd(b, sepAt), true, defects
+}
+
+// unfold joins the lines of a folded field value: each line break with the
+// blanks around it becomes one space, and the value is trimmed.
+func unfold(v []byte) string {
+	if bytes.IndexByte(v, '\n') < 0 {
+		return string(bytes.Trim(trimEOL(v), " \t"))
+	}
+	out := make([]byte, 0, len(v))
+	for len(v) > 0 {
+		line := v
+		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+			line = v[:i+1]
+		}
+		v = v[len(line):]
+		line = bytes.Trim(trimEOL(line), " \t")
+		if len(line) == 0 {
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, line...)
+	}
+	return string(out)
 }
 
 // blankLine returns the offset of the first empty line (LF or CRLF) in b, or
@@ -182,35 +219,25 @@ func trimEOL(line []byte) []byte {
 	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
-// splitField splits "Name: value". The name is printable ASCII without
-// colon or blanks; a blank between name and colon ("Subject : x") is
-// tolerated, as mail readers do.
-func splitField(line []byte) (string, string, bool) {
+// splitField splits "Name: value" and returns the name and the offset
+// of the value in line. The name is printable ASCII without colon or
+// blanks; a blank between name and colon ("Subject : x") is tolerated, as
+// mail readers do.
+func splitField(line []byte) (string, int, bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
-		return "", "", false
+		return "", 0, false
 	}
 	name := bytes.TrimRight(line[:colon], " \t")
 	if len(name) == 0 {
-		return "", "", false
+		return "", 0, false
 	}
 	for _, c := range name {
 		if c <= ' ' || c >= 0x7f {
-			return "", "", false
+			return "", 0, false
 		}
 	}
-	return string(name), string(bytes.Trim(line[colon+1:], " \t")), true
-}
-
-func joinFolded(v string, cont []byte) string {
-	cont = bytes.Trim(cont, " \t")
-	if len(cont) == 0 {
-		return v
-	}
-	if v == "" {
-		return string(cont)
-	}
-	return v + " " + string(cont)
+	return string(name), colon + 1, true
 }
 
 func clip(s string, n int) string {

@@ -207,3 +207,18 @@ func FuzzParse(f *testing.F) {
 }
 
 func isValidUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+func TestUnfold(t *testing.T) {
+	tests := map[string]string{
+		"Subject: a\n  b\n\tc \n\nx":        "a b c",
+		"Subject:   spaced  \r\n\r\nx":      "spaced",
+		"Subject: a\r\n \r\n b\r\n\r\nx":    "a b",
+		"Subject:\n next line\n\nx":         "next line",
+		"Subject: a\nnot a field\nX: y\n\n": "a not a field",
+	}
+	for raw, want := range tests {
+		if got := Parse([]byte(raw)).Header().Get("Subject"); got != want {
+			t.Errorf("%q: Subject %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -17,17 +17,20 @@ type mboxSource struct {
 	max    int64
 	readOp string // "read", or "gunzip" for a compressed stream
 
-	n        int    // 1-based index of the message being read
-	env      string // its envelope
-	buf      []byte // its bytes so far, unescaped
-	over     bool   // it is larger than max and is being skipped
-	blank    int    // length of the previous line if it was empty apart from its line ending, else 0
-	line     []byte // scratch space for lines longer than the bufio buffer
-	begun    bool   // the first "From " line has been read
-	done     bool   // the stream is finished; next returns io.EOF
-	failed   bool   // the stream ended with a read error
-	pending  error  // an error (io.EOF included) met after a separator line, for the next call
-	lineSize int64  // lines are kept up to this many bytes; longer lines make the message too large
+	n     int    // 1-based index of the message being read
+	env   string // its envelope
+	buf   []byte // its bytes so far, unescaped
+	over  bool   // it is larger than max and is being skipped
+	blank int    // length of the previous line if it was empty apart from its line ending, else 0
+	line  []byte // scratch space for lines longer than the bufio buffer
+	// remaining estimates the bytes left in the file (0 if unknown), so
+	// that a message's buffer can be allocated once.
+	remaining int64
+	begun     bool  // the first "From " line has been read
+	done      bool  // the stream is finished; next returns io.EOF
+	failed    bool  // the stream ended with a read error
+	pending   error // an error (io.EOF included) met after a separator line, for the next call
+	lineSize  int64 // lines are kept up to this many bytes; longer lines make the message too large
 }
 
 // next returns the next message, a *MessageError, or io.EOF.
@@ -78,6 +81,7 @@ func (m *mboxSource) origin() string { return m.path + ":" + strconv.Itoa(m.n) }
 // line is only valid until the next call.
 func (m *mboxSource) readLine() (line []byte, long bool, err error) {
 	line, err = m.br.ReadSlice('\n')
+	m.remaining -= int64(len(line))
 	if !errors.Is(err, bufio.ErrBufferFull) {
 		return line, false, err
 	}
@@ -87,6 +91,7 @@ func (m *mboxSource) readLine() (line []byte, long bool, err error) {
 	m.line = append(m.line[:0], line...)
 	for errors.Is(err, bufio.ErrBufferFull) {
 		line, err = m.br.ReadSlice('\n')
+		m.remaining -= int64(len(line))
 		if int64(len(m.line)) <= m.lineSize {
 			m.line = append(m.line, line...)
 		} else {
@@ -99,10 +104,16 @@ func (m *mboxSource) readLine() (line []byte, long bool, err error) {
 	return m.line, long, err
 }
 
+// initialMessageBuf caps the buffer allocated before a message is read.
+const initialMessageBuf = 1 << 20
+
 // startMessage begins a new message at separator line sep.
 func (m *mboxSource) startMessage(sep []byte, long bool) {
 	m.n++
 	m.buf = nil
+	if m.remaining > 0 {
+		m.buf = make([]byte, 0, min(m.remaining, m.max+2, initialMessageBuf))
+	}
 	m.blank = 0
 	m.over = long
 	m.env = ""

@@ -175,7 +175,7 @@ func TestMboxSplit(t *testing.T) {
 				t.Fatalf("errors: %v", errs)
 			}
 			if len(msgs) != len(tt.want) {
-				t.Fatalf("got %d messages, want %d: %q", len(msgs), len(tt.want), msgs)
+				t.Fatalf("got %d messages, want %d: %+v", len(msgs), len(tt.want), msgs)
 			}
 			isMbox := strings.HasPrefix(tt.in, "From ")
 			for i, m := range msgs {

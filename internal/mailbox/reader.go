@@ -32,12 +32,16 @@ type Message struct {
 	// Envelope is, for an mbox message, the text of its "From " line after
 	// "From " (sender and date), without the line ending; "" otherwise.
 	Envelope string
+	// Input is the index, among the paths given to Open, of the path the
+	// message was found under.
+	Input int
 }
 
 // MessageError reports one mail (or one file) that could not be read. The
 // reader goes on with the next mail.
 type MessageError struct {
 	Origin string // as in Message.Origin; a file or directory path for errors about a whole file
+	Input  int    // as in Message.Input
 	Err    error
 }
 
@@ -65,6 +69,21 @@ type Reader struct {
 	todo      []item  // stack of work still to do; the last item is next
 	cur       *source // the file being read, or nil
 	err       error   // sticky error that ends the run
+	input     int     // index of the path being read
+	sizeHint  int64   // size of the file being opened, 0 if unknown
+	// bufs are reused from file to file: the read buffer and, for a
+	// gzip'd file, the one behind the decompressor.
+	bufs [2]*bufio.Reader
+}
+
+// buf returns the i-th reusable buffered reader, reset to read rd.
+func (r *Reader) buf(i int, rd io.Reader) *bufio.Reader {
+	if r.bufs[i] == nil {
+		r.bufs[i] = bufio.NewReaderSize(rd, bufSize)
+	} else {
+		r.bufs[i].Reset(rd)
+	}
+	return r.bufs[i]
 }
 
 var (
@@ -94,9 +113,9 @@ func OpenWithOptions(paths []string, stdin io.Reader, opts Options) *Reader {
 	}
 	for i := len(paths) - 1; i >= 0; i-- {
 		if paths[i] == "-" {
-			r.todo = append(r.todo, item{kind: itemStdin, path: "-"})
+			r.todo = append(r.todo, item{kind: itemStdin, path: "-", input: i})
 		} else {
-			r.todo = append(r.todo, item{kind: itemTop, path: paths[i]})
+			r.todo = append(r.todo, item{kind: itemTop, path: paths[i], input: i})
 		}
 	}
 	return r
@@ -107,6 +126,16 @@ func OpenWithOptions(paths []string, stdin io.Reader, opts Options) *Reader {
 // and calls Next again. Any other error (no paths given, reader closed) is
 // final and returned again by every later call.
 func (r *Reader) Next() (Message, error) {
+	msg, err := r.next()
+	msg.Input = r.input
+	var me *MessageError
+	if errors.As(err, &me) {
+		me.Input = r.input
+	}
+	return msg, err
+}
+
+func (r *Reader) next() (Message, error) {
 	if r.err != nil {
 		return Message{}, r.err
 	}
@@ -126,6 +155,10 @@ func (r *Reader) Next() (Message, error) {
 		}
 		it := r.todo[len(r.todo)-1]
 		r.todo = r.todo[:len(r.todo)-1]
+		if it.kind == itemTop || it.kind == itemStdin {
+			// Everything found below a path comes before the next path.
+			r.input = it.input
+		}
 		if err := r.start(it); err != nil {
 			return Message{}, err
 		}
@@ -169,9 +202,10 @@ const (
 )
 
 type item struct {
-	kind itemKind
-	path string
-	rd   io.Reader // itemStream only
+	kind  itemKind
+	path  string
+	input int       // itemTop and itemStdin: index among the paths given
+	rd    io.Reader // itemStream only
 }
 
 // start does one item of work: it queues the entries of a directory, opens a
@@ -223,6 +257,7 @@ func (r *Reader) start(it item) error {
 	if err != nil {
 		return &MessageError{Origin: it.path, Err: opError("open", err)}
 	}
+	r.sizeHint = fi.Size()
 	return r.startStream(it.path, f, f, false)
 }
 
@@ -230,7 +265,9 @@ func (r *Reader) start(it item) error {
 // closer, if not nil, is closed when the stream is done or fails here.
 func (r *Reader) startStream(path string, rd io.Reader, closer io.Closer, stdin bool) error {
 	s := &source{path: path, closer: closer}
-	if err := s.open(rd, r.max, stdin); err != nil {
+	err := s.open(r, rd, stdin)
+	r.sizeHint = 0
+	if err != nil {
 		if cerr := s.close(); cerr != nil {
 			err = fmt.Errorf("%w; %w", err, cerr)
 		}
@@ -252,19 +289,21 @@ func opError(op string, err error) error {
 
 // source is one opened file or stream.
 type source struct {
-	path   string
-	closer io.Closer    // the file, or nil
-	gz     *gzip.Reader // the decompressor, or nil
-	failed bool         // a read error was reported already
-	done   bool
-	mbox   *mboxSource             // set when the stream is an mbox
-	next   func() (Message, error) // the next message, io.EOF at the end
+	path     string
+	closer   io.Closer    // the file, or nil
+	gz       *gzip.Reader // the decompressor, or nil
+	failed   bool         // a read error was reported already
+	done     bool
+	mbox     *mboxSource             // set when the stream is an mbox
+	sizeHint int64                   // one message of a file: the file size, 0 if unknown
+	next     func() (Message, error) // the next message, io.EOF at the end
 }
 
 var fromLine = []byte("From ")
 
-func (s *source) open(rd io.Reader, limit int64, stdin bool) error {
-	br := bufio.NewReaderSize(rd, bufSize)
+func (s *source) open(r *Reader, rd io.Reader, stdin bool) error {
+	limit := r.max
+	br := r.buf(0, rd)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("read: %w", err)
@@ -275,7 +314,7 @@ func (s *source) open(rd io.Reader, limit int64, stdin bool) error {
 			s.gz = nil
 			return fmt.Errorf("gunzip: %w", err)
 		}
-		br = bufio.NewReaderSize(s.gz, bufSize)
+		br = r.buf(1, s.gz)
 	}
 	head, err := br.Peek(len(fromLine))
 	if err != nil && err != io.EOF {
@@ -290,9 +329,14 @@ func (s *source) open(rd io.Reader, limit int64, stdin bool) error {
 		s.mbox = &mboxSource{br: br, path: s.path, max: limit, readOp: "read"}
 		if s.gz != nil {
 			s.mbox.readOp = "gunzip"
+		} else {
+			s.mbox.remaining = r.sizeHint
 		}
 		s.next = s.mbox.next
 	default:
+		if s.gz == nil {
+			s.sizeHint = r.sizeHint
+		}
 		s.next = s.oneMessage(br, limit, false)
 	}
 	return nil
@@ -327,10 +371,15 @@ func (s *source) oneMessage(br *bufio.Reader, limit int64, envelope bool) func()
 			}
 			msg.Envelope = string(trimEOL(line[len(fromLine):]))
 		}
-		raw, err := io.ReadAll(io.LimitReader(br, limit+1))
+		var b bytes.Buffer
+		if s.sizeHint > 0 {
+			b.Grow(int(min(s.sizeHint, limit) + 1))
+		}
+		_, err := b.ReadFrom(io.LimitReader(br, limit+1))
 		if err != nil {
 			return Message{}, &MessageError{Origin: s.path, Err: s.readError(err)}
 		}
+		raw := b.Bytes()
 		if int64(len(raw)) > limit {
 			return Message{}, &MessageError{Origin: s.path, Err: tooLarge(limit)}
 		}

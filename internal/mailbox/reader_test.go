@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -264,7 +265,7 @@ func TestStdin(t *testing.T) {
 	got, msgs, errs := readAll(t, Open([]string{"-"}, strings.NewReader(in)))
 	wantOrigins(t, got, "-")
 	if len(errs) > 0 || len(msgs) != 1 || string(msgs[0].Raw) != in {
-		t.Fatalf("stdin not read as one unchanged message: %q %v", msgs, errs)
+		t.Fatalf("stdin not read as one unchanged message: %+v %v", msgs, errs)
 	}
 
 	// A leading envelope line is taken off, the rest is not split.
@@ -272,13 +273,13 @@ func TestStdin(t *testing.T) {
 	_, msgs, _ = readAll(t, Open([]string{"-"}, strings.NewReader(in)))
 	if len(msgs) != 1 || msgs[0].Envelope != "a@b Sat Jan  3 01:05:34 1996" ||
 		string(msgs[0].Raw) != "Subject: x\r\n\r\nFrom c@d Sat Jan  3 01:05:35 1996\r\n>From y\r\n" {
-		t.Errorf("got %q", msgs)
+		t.Errorf("got %+v", msgs)
 	}
 
 	// gzip is undone on stdin too.
 	_, msgs, _ = readAll(t, Open([]string{"-"}, strings.NewReader(gzipped(t, eml))))
 	if len(msgs) != 1 || string(msgs[0].Raw) != eml {
-		t.Errorf("gzipped stdin: %q", msgs)
+		t.Errorf("gzipped stdin: %+v", msgs)
 	}
 
 	// Standard input can be read once; without one, "-" is an error.
@@ -423,5 +424,43 @@ func TestMessageError(t *testing.T) {
 	}
 	if !errors.Is(e, inner) {
 		t.Error("Unwrap does not reach the cause")
+	}
+}
+
+func TestInputIndex(t *testing.T) {
+	dir := t.TempDir()
+	mbox := filepath.Join(dir, "box")
+	if err := os.WriteFile(mbox, []byte("From a@b Mon Jan  1 00:00:00 2024\nS: 1\n\nx\n\nFrom a@b Mon Jan  1 00:00:00 2024\nS: 2\n\ny\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "tree", "deep")
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "m.eml"), []byte("S: 3\n\nz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := Open([]string{mbox, filepath.Join(dir, "missing"), filepath.Join(dir, "tree"), "-"}, strings.NewReader("S: 4\n\nw\n"))
+	defer r.Close()
+	var got []int
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var me *MessageError
+		if errors.As(err, &me) {
+			got = append(got, -me.Input-10)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m.Input)
+	}
+	// 0, 0 from the mbox; -11 for the missing path (input 1); 2 from the
+	// tree; 3 for stdin.
+	if want := []int{0, 0, -11, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("inputs %v, want %v", got, want)
 	}
 }

@@ -40,12 +40,13 @@ type Bar struct {
 }
 
 // New returns a bar that draws on w when w is a terminal, and nil (silent)
-// otherwise. total is the expected number of bytes, 0 if unknown.
-func New(w io.Writer, label string, total int64) *Bar {
+// otherwise. total, called only for a terminal, estimates the number of
+// bytes to come; it may return 0 for unknown.
+func New(w io.Writer, label string, total func() int64) *Bar {
 	if !IsTerminal(w) {
 		return nil
 	}
-	return &Bar{w: w, label: label, total: total, start: time.Now(), drawEvery: 100 * time.Millisecond}
+	return &Bar{w: w, label: label, total: total(), start: time.Now(), drawEvery: 100 * time.Millisecond}
 }
 
 // Add records one more item of the given size; failed marks it as an error.

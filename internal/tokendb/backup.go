@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/mailsift/mailsift/internal/bayes"
@@ -122,7 +123,9 @@ func (db *DB) Restore(r io.Reader) (words int, err error) {
 			}
 			b.FillPercent = fillPercent
 		}
-		b := tx.Bucket(bucketWords)
+		// Read everything first: bbolt splits pages only at commit, so
+		// inserting in key order is what keeps a large restore linear.
+		counts := make(map[string]bayes.Counts)
 		for lineNo := 2; ; lineNo++ {
 			line, err := lr.next()
 			if err == io.EOF {
@@ -138,24 +141,22 @@ func (db *DB) Restore(r io.Reader) (words int, err error) {
 			if !ok {
 				return false, illFormed(lineNo, line, false)
 			}
-			k := bytes.Clone(word) // bbolt keeps keys until commit
-			existed := b.Get(k) != nil
-			if c == (bayes.Counts{}) {
-				if existed {
-					if err := b.Delete(k); err != nil {
-						return false, err
-					}
-					words--
-				}
-				continue
-			}
-			if err := b.Put(k, encodeCounts(c)); err != nil {
-				return false, err
-			}
-			if !existed {
-				words++
+			counts[string(word)] = c
+		}
+		keys := make([]string, 0, len(counts))
+		for w, c := range counts {
+			if c != (bayes.Counts{}) {
+				keys = append(keys, w)
 			}
 		}
+		slices.Sort(keys)
+		b := tx.Bucket(bucketWords)
+		for _, w := range keys {
+			if err := b.Put([]byte(w), encodeCounts(counts[w])); err != nil {
+				return false, err
+			}
+		}
+		words = len(keys)
 		if err := tx.Bucket(bucketMeta).Put(keyTotals, encodeTotals(totals)); err != nil {
 			return false, err
 		}

@@ -7,11 +7,13 @@
 //
 // `train` tokenizes its messages in memory and hands them to [DB.Train] as
 // [Doc] values (a message hash computed by the caller plus its words, with
-// repeats). Train aggregates the per-word deltas of the whole call in a map
-// and applies them in sorted key order in ONE bbolt write transaction, with
-// the ledger and totals updates. `mark`, `test` and the analysis pipeline
-// read through [DB.Lookup] and [DB.Totals], or through a [Cache] for long
-// runs. `list`, `stats`, `backup` and `restore` use [DB.Walk], [DB.Stats],
+// repeats). Train (or [DB.Apply] for ham and spam together) aggregates the
+// per-word deltas of the whole call in a map and applies them in sorted key
+// order in ONE bbolt write transaction, with the ledger and totals updates.
+// `mark` reads through [DB.Lookup], which returns the counts and the totals
+// of one transaction; runs over many messages (`test`, `stats`) take a
+// [Snapshot] of the words that can be scored and release the file at once.
+// `list`, `stats`, `backup` and `restore` use [DB.Walk], [DB.Stats],
 // [DB.Backup] and [DB.Restore]; the backup text format is SpamOracle's
 // (`SPAMORACLE/1 <good> <spam>` then `word good spam` lines), written here in
 // byte order so that a dump is deterministic.
@@ -52,7 +54,8 @@
 // the message was trained; counts saturate at 0 and at 2³²-1 instead of
 // wrapping. Within one call each class only gains or only loses, so
 // aggregating the deltas before saturating gives the same result as applying
-// the messages one by one. A call that changes nothing (all skipped) does not
+// the messages one by one (a batch that moves mail also only subtracts what
+// the ledger says was added). A call that changes nothing (all skipped) does not
 // commit and does not advance the generation.
 //
 // # Concurrency and crashes
@@ -60,12 +63,10 @@
 // bbolt takes an exclusive flock for a read-write open and a shared one for a
 // read-only open, held until Close. Writers (train, restore) therefore open,
 // apply one transaction and close; readers hold the file only while they
-// work, and a [Cache] closes it at most Cache.hold after opening it. Open
-// polls the lock every 5ms until Options.Timeout (10s by default) and then
-// fails with [ErrLocked]; after releasing, a Cache keeps the file closed for
-// 25ms before it opens it again, so a polling writer always finds a gap. A [DB] is safe for concurrent
-// use by several goroutines (bbolt serialises writers and lets readers run
-// alongside).
+// look up one message or take a snapshot. Open polls the lock every 5ms
+// until Options.Timeout (10s by default) and then fails with [ErrLocked]. A
+// [DB] is safe for concurrent use by several goroutines (bbolt serialises
+// writers and lets readers run alongside).
 //
 // Every Train, Untrain and Restore call is one bbolt transaction, committed
 // with fsync: after a kill -9 or a power loss the file holds the state from

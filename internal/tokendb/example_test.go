@@ -2,6 +2,7 @@ package tokendb_test
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -43,18 +44,19 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	// test: a long run reads through a cache that releases the file.
-	c, err := tokendb.OpenCache(path, 0)
+	// test: a run over many messages scores from a snapshot, which leaves
+	// the file free for training as soon as it is taken.
+	db, err = tokendb.Open(path, tokendb.Options{ReadOnly: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
-	words := []string{"cheap", "unknown"}
-	out := make([]bayes.Counts, len(words))
-	if err := c.Lookup(words, out); err != nil {
+	snap, err := db.Snapshot(1)
+	if err := errors.Join(err, db.Close()); err != nil {
 		log.Fatal(err)
 	}
-	tot, err := c.Totals()
+	words := []string{"cheap", "unknown"}
+	out := make([]bayes.Counts, len(words))
+	tot, err := snap.Lookup(words, out)
 	if err != nil {
 		log.Fatal(err)
 	}

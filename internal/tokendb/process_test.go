@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailsift/mailsift/internal/bayes"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -230,66 +229,6 @@ func TestReaderWaitsForWriterProcess(t *testing.T) {
 	h.wait(t)
 }
 
-// TestCacheReleasesFileForWriterProcess keeps a Cache busy with lookups
-// that need the file, while a writer process opens the database with a 5s
-// lock timeout: it must get in (the cache releases the file every hold),
-// and the cache must then see what it wrote.
-func TestCacheReleasesFileForWriterProcess(t *testing.T) {
-	path := closedDB(t, func(db *DB) { mustTrain(t, db, Spam, doc("s", "a", "b")) })
-	c := openCache(t, path, 100*time.Millisecond)
-	cacheLookup(t, c, "a", "first-miss") // the cache holds the file now
-
-	h := startHelper(t, "writer", path)
-	result := make(chan string, 1)
-	go func() {
-		if h.out.Scan() {
-			result <- h.out.Text()
-		}
-		close(result)
-	}()
-	lookups := 0
-	var got string
-	for done := false; !done; {
-		select {
-		case line, ok := <-result:
-			if !ok {
-				t.Fatal("writer ended without reporting")
-			}
-			got, done = line, true
-		default:
-			// In use: every lookup has a miss and needs the file.
-			out := cacheLookup(t, c, "a", "b", "miss"+strconv.Itoa(lookups))
-			if out[0] != (bayes.Counts{Spam: 1}) {
-				t.Fatalf("a = %+v", out[0])
-			}
-			lookups++
-		}
-	}
-	h.wait(t) // the writer got the lock within its 5s timeout, or this fails
-	if lookups == 0 {
-		t.Error("the cache was not used while the writer waited")
-	}
-	t.Logf("writer: %s ms waited; %d cache lookups meanwhile", strings.TrimPrefix(got, "trained "), lookups)
-
-	deadline := time.Now().Add(10 * time.Second)
-	for n := 0; ; n++ {
-		out := cacheLookup(t, c, "written", "after"+strconv.Itoa(n))
-		if out[0] == (bayes.Counts{Good: 1}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the cache never saw the writer's training")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if tot, _ := c.Totals(); tot != (bayes.Totals{Good: 1, Spam: 1}) {
-		t.Errorf("totals %+v after the writer", tot)
-	}
-}
-
-// TestCrashDuringTraining kills a training process at random moments: the
-// database must open, hold exactly the state after some number of whole
-// batches (compared with a replay), and have totals equal to its ledger.
 func TestCrashDuringTraining(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

@@ -37,58 +37,49 @@ func (db *DB) Generation() (uint64, error) {
 	return st.gen, nil
 }
 
-// Lookup fills out[i] with the counts of words[i] (zero Counts when unknown),
-// in one read transaction. len(out) must be >= len(words).
-func (db *DB) Lookup(words []string, out []bayes.Counts) error {
+// Lookup fills out[i] with the counts of words[i] (zero Counts when unknown)
+// and returns the message totals, all read in one transaction, so that
+// counts and totals belong together. len(out) must be >= len(words).
+func (db *DB) Lookup(words []string, out []bayes.Counts) (bayes.Totals, error) {
 	if len(out) < len(words) {
-		return fmt.Errorf("tokendb: lookup: %d results for %d words", len(out), len(words))
+		return bayes.Totals{}, fmt.Errorf("tokendb: lookup: %d results for %d words", len(out), len(words))
 	}
+	var t bayes.Totals
 	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketWords)
 		if b == nil {
 			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
 		}
-		return lookupBucket(b, words, nil, out)
+		var err error
+		if t, err = readTotals(tx); err != nil {
+			return err
+		}
+		return lookupBucket(b, words, out)
 	})
 	if err != nil {
-		return fmt.Errorf("tokendb: lookup: %w", err)
+		return bayes.Totals{}, fmt.Errorf("tokendb: lookup: %w", err)
 	}
-	return nil
+	return t, nil
 }
 
-// lookupBucket fills out[i] from the words bucket, for every i in idx, or
-// for all words when idx is nil. One cursor and one key buffer serve all
-// words (Bucket.Get would allocate a cursor per word).
-func lookupBucket(b *bolt.Bucket, words []string, idx []int, out []bayes.Counts) error {
+// lookupBucket fills out[i] from the words bucket. One cursor and one key
+// buffer serve all words (Bucket.Get would allocate a cursor per word).
+func lookupBucket(b *bolt.Bucket, words []string, out []bayes.Counts) error {
 	cur := b.Cursor()
 	var key []byte
-	get := func(i int) error {
-		key = append(key[:0], words[i]...)
+	for i, w := range words {
+		key = append(key[:0], w...)
 		var v []byte
 		if k, val := cur.Seek(key); k != nil && bytes.Equal(k, key) {
 			if v = val; v == nil { // a nested bucket, not ours
-				return fmt.Errorf("%w: word %q is a bucket", ErrCorrupt, words[i])
+				return fmt.Errorf("%w: word %q is a bucket", ErrCorrupt, w)
 			}
 		}
 		c, err := decodeCounts(v)
 		if err != nil {
-			return fmt.Errorf("word %q: %w", words[i], err)
+			return fmt.Errorf("word %q: %w", w, err)
 		}
 		out[i] = c
-		return nil
-	}
-	if idx == nil {
-		for i := range words {
-			if err := get(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, i := range idx {
-		if err := get(i); err != nil {
-			return err
-		}
 	}
 	return nil
 }

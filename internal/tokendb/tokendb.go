@@ -79,8 +79,8 @@ type Options struct {
 const (
 	defaultTimeout = 10 * time.Second
 	// lockPoll is how often Open retries a lock held by another process.
-	// bbolt's own retry is 50ms; polling faster lets a writer slip in
-	// between two opens of a reader that releases the file often (Cache).
+	// bbolt's own retry is 50ms; polling faster shortens the wait of a
+	// mark behind a training run.
 	lockPoll = 5 * time.Millisecond
 
 	formatVersion = 1

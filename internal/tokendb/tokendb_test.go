@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -409,8 +410,12 @@ func TestLookup(t *testing.T) {
 	for i := range out[:len(words)] {
 		out[i] = bayes.Counts{Good: 7, Spam: 7} // overwritten, zero for unknown words
 	}
-	if err := db.Lookup(words, out); err != nil {
+	tot, err := db.Lookup(words, out)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if tot != (bayes.Totals{Good: 1, Spam: 1}) {
+		t.Errorf("totals %+v", tot)
 	}
 	want := []bayes.Counts{{Good: 1, Spam: 2}, {}, {Good: 1}, {}, {Spam: 1}, {Good: 1, Spam: 2}, {Good: 9, Spam: 9}}
 	for i := range want {
@@ -418,7 +423,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("out[%d] = %+v, want %+v", i, out[i], want[i])
 		}
 	}
-	if err := db.Lookup(words, out[:2]); err == nil {
+	if _, err := db.Lookup(words, out[:2]); err == nil {
 		t.Error("Lookup with a short out slice succeeded")
 	}
 }
@@ -614,7 +619,7 @@ func TestRestoreLargeStreaming(t *testing.T) {
 		t.Errorf("Restore stored %d words, want %d", got, n)
 	}
 	out := make([]bayes.Counts, 1)
-	if err := db.Lookup([]string{"w00049999"}, out); err != nil || out[0] != (bayes.Counts{Good: 49999 % 13, Spam: 1}) {
+	if _, err := db.Lookup([]string{"w00049999"}, out); err != nil || out[0] != (bayes.Counts{Good: 49999 % 13, Spam: 1}) {
 		t.Errorf("last word = %+v, %v", out[0], err)
 	}
 }
@@ -692,5 +697,85 @@ func TestRestoreReaderFailure(t *testing.T) {
 	mustTrain(t, db, Ham, doc("after", "kept"))
 	if got, want := dump(t, db), "SPAMORACLE/1 1 1\nkept 1 1\n"; got != want {
 		t.Errorf("after the panicking restore: %q, want %q", got, want)
+	}
+}
+
+func closedDB(t *testing.T, fn func(*DB)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tokens.db")
+	db, err := Open(path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+func mustTrain(t testing.TB, db *DB, c Class, docs ...Doc) {
+	t.Helper()
+	if _, err := db.Train(c, docs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	db := newDB(t)
+	mustTrain(t, db, Spam, doc("s1", "cheap", "cheap", "cheap", "pills", "rare"), doc("s2", "cheap", "cheap"))
+	mustTrain(t, db, Ham, doc("h1", "meeting", "meeting", "meeting", "cheap"))
+	s, err := db.Snapshot(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Weights: cheap 2·1+5 = 7, meeting 6, pills 1, rare 1.
+	if s.Len() != 2 {
+		t.Errorf("snapshot holds %d words, want 2", s.Len())
+	}
+	words := []string{"cheap", "meeting", "pills", "unknown"}
+	out := make([]bayes.Counts, len(words))
+	tot, err := s.Lookup(words, out)
+	if err != nil || tot != (bayes.Totals{Good: 1, Spam: 2}) {
+		t.Fatalf("totals %+v, %v", tot, err)
+	}
+	want := []bayes.Counts{{Good: 1, Spam: 5}, {Good: 3}, {}, {}}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Errorf("%s = %+v, want %+v", words[i], out[i], want[i])
+		}
+	}
+	// Later training does not change a snapshot.
+	mustTrain(t, db, Spam, doc("s3", "meeting", "meeting", "meeting"))
+	if _, err := s.Lookup(words, out); err != nil || out[1] != (bayes.Counts{Good: 3}) {
+		t.Errorf("snapshot changed: %+v", out[1])
+	}
+	if _, err := s.Lookup(words, out[:1]); err == nil {
+		t.Error("short out slice accepted")
+	}
+}
+
+func TestNewDoc(t *testing.T) {
+	toks := []string{"free", "money", "free", "now", "free", "money"}
+	d := NewDoc(hashOf("m"), toks)
+	if !slices.Equal(d.Words, []string{"free", "money", "now"}) || !slices.Equal(d.Counts, []uint32{3, 2, 1}) {
+		t.Fatalf("NewDoc = %v %v", d.Words, d.Counts)
+	}
+	// Trained, it counts the same as the tokens with repeats.
+	a, b := newDB(t), newDB(t)
+	mustTrain(t, a, Spam, d)
+	mustTrain(t, b, Spam, Doc{Hash: hashOf("m"), Words: toks})
+	var da, db strings.Builder
+	if err := errors.Join(a.Backup(&da), b.Backup(&db)); err != nil {
+		t.Fatal(err)
+	}
+	if da.String() != db.String() || !strings.Contains(da.String(), "free 0 3\n") {
+		t.Errorf("counted and repeated docs differ:\n%s\n%s", da.String(), db.String())
+	}
+	// Untraining a counted doc removes it entirely.
+	if r, err := a.Untrain([]Doc{d}); err != nil || r.Unlearned != 1 {
+		t.Fatalf("untrain: %+v %v", r, err)
+	}
+	if s, err := a.Stats(); err != nil || s.Words != 0 || s.Totals != (bayes.Totals{}) {
+		t.Errorf("after untrain: %+v %v", s, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/mailsift/mailsift/internal/bayes"
 	bolt "go.etcd.io/bbolt"
@@ -17,6 +18,40 @@ import (
 type Doc struct {
 	Hash  [32]byte
 	Words []string
+	// Counts, when set, holds the occurrences of each entry of Words;
+	// without it every entry counts once (and Words may repeat).
+	Counts []uint32
+}
+
+// NewDoc makes the Doc of one message from its tokens, with repeats, as
+// the tokenizer gives them. It keeps each distinct word once, with its
+// count, copied into one compact string: the tokens are usually slices of
+// the message's decoded text, which a training run should not hold on to.
+func NewDoc(hash [32]byte, tokens []string) Doc {
+	index := make(map[string]int, len(tokens)/2)
+	d := Doc{Hash: hash}
+	size := 0
+	for _, t := range tokens {
+		if i, ok := index[t]; ok {
+			d.Counts[i]++
+			continue
+		}
+		index[t] = len(d.Words)
+		d.Words = append(d.Words, t)
+		d.Counts = append(d.Counts, 1)
+		size += len(t)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, w := range d.Words {
+		sb.WriteString(w)
+	}
+	all, off := sb.String(), 0
+	for i, w := range d.Words {
+		d.Words[i] = all[off : off+len(w)]
+		off += len(w)
+	}
+	return d
 }
 
 // Result counts what a Train or Untrain call did with its docs.
@@ -106,10 +141,14 @@ func (d *delta) add(c Class, n int64) {
 	}
 }
 
-// batch accumulates the changes of one Train or Untrain call.
+// batch accumulates the changes of one Train or Untrain call. Each word
+// met gets an index into keys and deltas (-1 for a word that cannot be
+// stored), so counting an occurrence costs one map lookup.
 type batch struct {
 	ledger *bolt.Bucket
-	words  map[string]delta
+	index  map[string]int32
+	keys   []string
+	deltas []delta
 	// classes overlays the ledger with the changes of this call, so that a
 	// message given twice is seen as trained the second time; 0 = deleted.
 	classes map[[32]byte]Class
@@ -126,16 +165,27 @@ func (b *batch) trainedAs(h [32]byte) (Class, error) {
 
 // count adds n (±1) per occurrence of each storable word to class c, and n
 // to the message total of c.
-func (b *batch) count(words []string, c Class, n int64) {
-	for _, w := range words {
-		if !validWord(w) {
-			continue
+func (b *batch) count(d *Doc, c Class, sign int64) {
+	for j, w := range d.Words {
+		n := sign
+		if d.Counts != nil {
+			n *= int64(d.Counts[j])
 		}
-		d := b.words[w]
-		d.add(c, n)
-		b.words[w] = d
+		i, ok := b.index[w]
+		if !ok {
+			i = -1
+			if validWord(w) {
+				i = int32(len(b.keys))
+				b.keys = append(b.keys, w)
+				b.deltas = append(b.deltas, delta{})
+			}
+			b.index[w] = i
+		}
+		if i >= 0 {
+			b.deltas[i].add(c, n)
+		}
 	}
-	b.totals.add(c, n)
+	b.totals.add(c, sign)
 }
 
 // run is a list of docs to train as class, or to untrain when class is 0.
@@ -153,7 +203,7 @@ func (db *DB) apply(runs ...run) (Result, error) {
 		if words == nil || ledger == nil {
 			return false, fmt.Errorf("%w: missing bucket", ErrCorrupt)
 		}
-		b := &batch{ledger: ledger, words: make(map[string]delta), classes: make(map[[32]byte]Class)}
+		b := &batch{ledger: ledger, index: make(map[string]int32), classes: make(map[[32]byte]Class)}
 		for _, r := range runs {
 			if err := b.run(r, &res); err != nil {
 				return false, err
@@ -183,14 +233,14 @@ func (b *batch) run(r run, res *Result) error {
 			res.Skipped++
 			continue
 		case c == 0:
-			b.count(d.Words, prev, -1)
+			b.count(d, prev, -1)
 			res.Unlearned++
 		case prev == 0:
-			b.count(d.Words, c, 1)
+			b.count(d, c, 1)
 			res.Learned++
 		default:
-			b.count(d.Words, prev, -1)
-			b.count(d.Words, c, 1)
+			b.count(d, prev, -1)
+			b.count(d, c, 1)
 			res.Moved++
 		}
 		b.classes[d.Hash] = c
@@ -201,13 +251,13 @@ func (b *batch) run(r run, res *Result) error {
 // write applies the batch to the buckets and meta, in sorted key order.
 func (b *batch) write(tx *bolt.Tx, words *bolt.Bucket) error {
 	words.FillPercent = fillPercent
-	keys := make([]string, 0, len(b.words))
-	for w := range b.words {
-		keys = append(keys, w)
+	order := make([]int32, len(b.keys))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	slices.Sort(keys)
-	for _, w := range keys {
-		d := b.words[w]
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.keys[x], b.keys[y]) })
+	for _, i := range order {
+		w, d := b.keys[i], b.deltas[i]
 		k := []byte(w) // bbolt keeps keys until commit: one allocation each
 		old, err := decodeCounts(words.Get(k))
 		if err != nil {

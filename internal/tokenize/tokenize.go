@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mailsift/mailsift/internal/mail"
 )
@@ -87,7 +89,9 @@ func Words(text string) []string {
 // Message returns the tokens of m in stream order (headers first, then the
 // bodies), with repeats, and the defects met while decoding its text.
 func (o Options) Message(m *mail.Message) ([]string, []mail.Defect) {
-	var toks []string
+	// About one token per eight bytes of mail: sized once, the slice is
+	// not copied as it grows.
+	toks := make([]string, 0, len(m.Raw)/8+16)
 	defects := o.Each(m, func(s string) { toks = append(toks, s) })
 	return toks, defects
 }
@@ -97,7 +101,7 @@ func (o Options) Message(m *mail.Message) ([]string, []mail.Defect) {
 func (o Options) Each(m *mail.Message, emit func(string)) []mail.Defect {
 	w := &wordSplitter{emit: emit, known: o.Known}
 	for _, f := range m.Root.Header {
-		if o.MailHeaders != nil && o.MailHeaders.MatchString(strings.ToLower(f.Name)+":") {
+		if o.selects(f.Name) {
 			w.chunk(mail.DecodeWords(f.Value))
 		}
 	}
@@ -116,7 +120,7 @@ func (o Options) Each(m *mail.Message, emit func(string)) []mail.Defect {
 func (o Options) Text(m *mail.Message) string {
 	var sb strings.Builder
 	for _, f := range m.Root.Header {
-		if o.MailHeaders != nil && o.MailHeaders.MatchString(strings.ToLower(f.Name)+":") {
+		if o.selects(f.Name) {
 			sb.WriteString(mail.DecodeWords(f.Value))
 			sb.WriteByte('\n')
 		}
@@ -131,6 +135,37 @@ func (o Options) Text(m *mail.Message) string {
 	}, &defects)
 	return sb.String()
 }
+
+// selects reports whether the header field name is one whose value is
+// tokenized. Names seen before are answered from a small memo shared by all
+// copies of the Options (header names repeat from mail to mail).
+func (o Options) selects(name string) bool {
+	if o.MailHeaders == nil {
+		return false
+	}
+	key := headerKey{o.MailHeaders, name}
+	if v, ok := selectMemo.Load(key); ok {
+		return v.(bool)
+	}
+	ok := o.MailHeaders.MatchString(strings.ToLower(name) + ":")
+	if selectMemoSize.Add(1) <= maxSelectMemo {
+		selectMemo.Store(key, ok)
+	}
+	return ok
+}
+
+type headerKey struct {
+	re   *regexp.Regexp
+	name string
+}
+
+// The memo is bounded: spam invents header names without end.
+const maxSelectMemo = 4096
+
+var (
+	selectMemo     sync.Map // headerKey -> bool
+	selectMemoSize atomic.Int64
+)
 
 // walk visits the text of p in SpamOracle's order and calls text for each
 // piece, with html set for text/html parts.

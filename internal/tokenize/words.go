@@ -5,8 +5,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Word-length rules of SpamOracle.
@@ -28,47 +26,46 @@ const (
 	ignore               // invisible format characters (zero-width space, soft hyphen): skipped inside runs
 )
 
-// fold maps a Latin letter with diacritics to its lower-case ASCII spelling.
-// It is built from Unicode decomposition plus the letters that do not
-// decompose (æ, œ, ß, ø, ł, đ, þ, ð, ı).
-var fold = func() map[rune]string {
-	m := map[rune]string{
-		'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'ß': "ss", 'ẞ': "ss",
-		'ø': "o", 'Ø': "o", 'ł': "l", 'Ł': "l", 'đ': "d", 'Đ': "d",
-		'þ': "th", 'Þ': "th", 'ð': "d", 'Ð': "d", 'ı': "i", 'ĸ': "k",
-		'ŀ': "l", 'Ŀ': "l", 'ŉ': "n", 'ſ': "s", 'ƒ': "f",
+//go:generate go run gen_fold.go
+
+// fold returns the lower-case ASCII spelling of a Latin letter with
+// diacritics (é is e, æ is ae, ß is ss), and false for anything else.
+func fold(r rune) (string, bool) {
+	if r >= foldLo && r <= foldHi {
+		s := foldTable[r-foldLo]
+		return s, s != ""
 	}
-	for r := rune(0xC0); r <= 0x24F; r++ {
-		if _, ok := m[r]; ok || !unicode.IsLetter(r) {
-			continue
-		}
-		d := norm.NFD.String(string(r))
-		base, _ := utf8.DecodeRuneInString(d)
-		if base < utf8.RuneSelf && ('a' <= base|0x20 && base|0x20 <= 'z') {
-			m[r] = string(base | 0x20)
+	if r == 'ẞ' {
+		return "ss", true
+	}
+	return "", false
+}
+
+// asciiClass is the class of every ASCII byte.
+var asciiClass = func() (t [utf8.RuneSelf]class) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '\'':
+			t[c] = letter
+		case '0' <= c && c <= '9', c == '.', c == ',', c == '$', c == '%':
+			t[c] = numeric
+		case c == 0x7f:
+			t[c] = weird
 		}
 	}
-	return m
+	return t
 }()
 
 func classOf(r rune) class {
 	switch {
 	case r < utf8.RuneSelf:
-		switch {
-		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', r == '\'':
-			return letter
-		case '0' <= r && r <= '9', r == '.', r == ',', r == '$', r == '%':
-			return numeric
-		case r == 0x7f:
-			return weird
-		}
-		return other
+		return asciiClass[r]
 	case r == '’' || r == 'ʼ':
 		return letter
 	case r == '€' || r == '¤':
 		return numeric
 	}
-	if _, ok := fold[r]; ok {
+	if _, ok := fold(r); ok {
 		return letter
 	}
 	if unicode.Is(unicode.Cf, r) {
@@ -105,7 +102,10 @@ func (w *wordSplitter) chunk(text string) {
 	w.recent = w.recent[:0]
 	i := 0
 	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
 		c := classOf(r)
 		if c == other || c == ignore {
 			i += size
@@ -113,7 +113,10 @@ func (w *wordSplitter) chunk(text string) {
 		}
 		j, n, upper := i, 0, true
 		for j < len(text) {
-			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			r2, s2 := rune(text[j]), 1
+			if r2 >= utf8.RuneSelf {
+				r2, s2 = utf8.DecodeRuneInString(text[j:])
+			}
 			c2 := classOf(r2)
 			if c2 == ignore {
 				j += s2
@@ -181,7 +184,7 @@ func (w *wordSplitter) normalise(run string) string {
 		case r == '’' || r == 'ʼ':
 			w.buf.WriteByte('\'')
 		default:
-			if f, ok := fold[r]; ok {
+			if f, ok := fold(r); ok {
 				w.buf.WriteString(f)
 			}
 		}

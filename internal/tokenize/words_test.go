@@ -3,6 +3,10 @@ package tokenize
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The examples of the SpamOracle reference (section 9.4), with the results
@@ -97,5 +101,29 @@ func TestCompilePattern(t *testing.T) {
 	}
 	if _, err := CompilePattern(`(`); err == nil {
 		t.Error("bad pattern accepted")
+	}
+}
+
+// The generated fold table agrees with Unicode decomposition.
+func TestFoldTable(t *testing.T) {
+	for r := rune(foldLo); r <= foldHi; r++ {
+		got, ok := fold(r)
+		d := norm.NFD.String(string(r))
+		base, _ := utf8.DecodeRuneInString(d)
+		if unicode.IsLetter(r) && base < utf8.RuneSelf && 'a' <= base|0x20 && base|0x20 <= 'z' {
+			if !ok || got != string(base|0x20) {
+				t.Errorf("fold(%c) = %q, %v; want %q", r, got, ok, string(base|0x20))
+			}
+		}
+	}
+	for r, want := range map[rune]string{'æ': "ae", 'ß': "ss", 'ẞ': "ss", 'Ø': "o", 'þ': "th", 'é': "e", 'Ñ': "n"} {
+		if got, ok := fold(r); !ok || got != want {
+			t.Errorf("fold(%c) = %q, %v; want %q", r, got, ok, want)
+		}
+	}
+	for _, r := range []rune{'a', '×', '÷', 'ɐ', 'я', '你'} {
+		if _, ok := fold(r); ok {
+			t.Errorf("fold(%c) claims a letter", r)
+		}
 	}
 }

@@ -111,22 +111,7 @@ func classifyWithin(f *filter.Filter, raw []byte, d time.Duration) (filter.Verdi
 // markMailboxes writes every message of the files, marked, as one mbox
 // (mboxrd: "From " lines in bodies are escaped with '>').
 func markMailboxes(e env, paths []string, mark func([]byte) []byte) (int, error) {
-	r := mailbox.Open(paths, e.stdin)
-	failed := 0
-	for {
-		m, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			failed++
-			fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
-			var me *mailbox.MessageError
-			if errors.As(err, &me) {
-				continue
-			}
-			break
-		}
+	failed, err := eachMessage(e, paths, func(m mailbox.Message) error {
 		env := m.Envelope
 		if env == "" {
 			env = "MAILER-DAEMON " + time.Now().UTC().Format("Mon Jan _2 15:04:05 2006")
@@ -139,10 +124,11 @@ func markMailboxes(e env, paths []string, mark func([]byte) []byte) (int, error)
 		}
 		out.WriteByte('\n')
 		if _, err := e.stdout.Write(out.Bytes()); err != nil {
-			return exitError, fmt.Errorf("mark: write: %w", err)
+			return fmt.Errorf("mark: write: %w", err)
 		}
-	}
-	if err := r.Close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return exitError, err
 	}
 	if failed > 0 {

@@ -109,6 +109,36 @@ func forEach[T any](paths []string, stdin io.Reader, bar *progress.Bar, work fun
 	return readErr
 }
 
+// eachMessage reads the messages of paths one after the other and calls fn
+// on each. A mail that cannot be read is reported on stderr and counted in
+// failed; the run goes on. An error from fn or from the reader ends it.
+func eachMessage(e env, paths []string, fn func(mailbox.Message) error) (failed int, err error) {
+	r := mailbox.Open(paths, e.stdin)
+	defer func() {
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for {
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return failed, nil
+		}
+		var me *mailbox.MessageError
+		if errors.As(err, &me) {
+			failed++
+			fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
+			continue
+		}
+		if err != nil {
+			return failed, err
+		}
+		if err := fn(m); err != nil {
+			return failed, err
+		}
+	}
+}
+
 func safely[T any](msg mailbox.Message, work func(mailbox.Message) (T, error)) (res T, err error) {
 	defer func() {
 		if r := recover(); r != nil {

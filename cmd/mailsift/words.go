@@ -26,18 +26,7 @@ func cmdWords(e env, args []string) (int, error) {
 		paths = []string{"-"}
 	}
 	tok := e.cfg.Tokenize()
-	r := mailbox.Open(paths, e.stdin)
-	failed := 0
-	for {
-		m, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			failed++
-			fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
-			continue
-		}
+	failed, err := eachMessage(e, paths, func(m mailbox.Message) error {
 		words, _ := tok.Message(mail.Parse(m.Raw))
 		var sb strings.Builder
 		if multi {
@@ -57,11 +46,10 @@ func cmdWords(e env, args []string) (int, error) {
 			col += len(w)
 		}
 		sb.WriteByte('\n')
-		if _, err := io.WriteString(e.stdout, sb.String()); err != nil {
-			return exitError, err
-		}
-	}
-	if err := r.Close(); err != nil {
+		_, err := io.WriteString(e.stdout, sb.String())
+		return err
+	})
+	if err != nil {
 		return exitError, err
 	}
 	if failed > 0 {

@@ -134,6 +134,9 @@ func (p Params) interesting(tokens []string, counts []Counts, t Totals) []Word {
 		if dist == 0 {
 			continue
 		}
+		if len(kept) == p.NumMeaningfulWords && math.Abs(kept[len(kept)-1].P-0.5) >= dist {
+			continue // no kept word is closer to 0.5: it cannot get in
+		}
 		reps := 0
 		for _, w := range kept {
 			if w.Text == tok {

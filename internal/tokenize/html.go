@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"encoding/hex"
 	"regexp"
 	"strings"
 
@@ -72,12 +73,11 @@ func percentDecode(s string) string {
 		return s
 	}
 	b := make([]byte, 0, len(s))
+	var c [1]byte
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
-			h, ok1 := unhex(s[i+1])
-			l, ok2 := unhex(s[i+2])
-			if ok1 && ok2 {
-				b = append(b, h<<4|l)
+			if _, err := hex.Decode(c[:], []byte(s[i+1:i+3])); err == nil {
+				b = append(b, c[0])
 				i += 2
 				continue
 			}
@@ -85,16 +85,4 @@ func percentDecode(s string) string {
 		b = append(b, s[i])
 	}
 	return string(b)
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

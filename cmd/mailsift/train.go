@@ -12,11 +12,11 @@ import (
 	"github.com/mailsift/mailsift/internal/tokendb"
 )
 
-// trainBatch is how many messages are applied in one database transaction.
-// A training run up to this size is all or nothing; a longer one commits in
-// steps, and running it again completes it, because the ledger skips what
-// was already learned.
-const trainBatch = 50000
+// trainBatch is how many messages are applied in one database transaction
+// (about 6 kB of memory each until then). A training run up to this size is
+// all or nothing; a longer one commits in steps, and running it again
+// completes it, because the ledger skips what was already learned.
+const trainBatch = 20000
 
 // inputGroup is a run of files given after the same --ham or --spam.
 type inputGroup struct {
@@ -118,6 +118,8 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 				fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
 				return nil
 			}
+			// Untrain's group has no class: it goes with the spam, and
+			// applyBatch untrains both lists alike.
 			if g.class == tokendb.Ham {
 				batch.Ham = append(batch.Ham, d)
 			} else {

@@ -253,7 +253,7 @@ func (r *Reader) start(it item) error {
 		// Opening a FIFO or a device found in a walk could block forever.
 		return &MessageError{Origin: it.path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
 	}
-	f, err := os.Open(it.path)
+	f, err := openFile(it.path)
 	if err != nil {
 		return &MessageError{Origin: it.path, Err: opError("open", err)}
 	}

@@ -2,7 +2,9 @@
 # mailsift beside bogofilter (bulk mode) and Debian's spamoracle on the
 # SpamAssassin split, in one run: accuracy, throughput and their ratios,
 # the verdict agreement with spamoracle, and one mark's wall time against
-# a database of a million words.
+# a database of a million words. The peers run ROUNDS times, interleaved,
+# and throughput is the median of the rounds: on a shared machine one round
+# of a peer can be twice as slow as the next.
 #   make bench-peers     (or: bench/compare.sh; needs bin/mailsift and the corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,29 +14,35 @@ CORPUS_DIR="${MAILSIFT_CORPUS:-$HOME/.cache/mailsift-corpus}"
 OUT="${BENCH_OUT:-$ROOT/bench/out}"
 mkdir -p "$OUT"
 export MAILSIFT_BIN="$ROOT/bin/mailsift"
-for p in bogofilter spamoracle; do
+ROUNDS="${ROUNDS:-3}"
+for p in bogofilter spamoracle hyperfine; do
   command -v $p >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null; }
 done
 
-"$SHARED/bench/peers/bogofilter.sh" sa > "$OUT/bogofilter.tsv" 2> "$OUT/bogofilter.log"
-"$ROOT/bench/peers/spamoracle.sh" sa > "$OUT/spamoracle.tsv" 2> "$OUT/spamoracle.log"
-"$ROOT/bench/peers/mailsift.sh" sa > "$OUT/mailsift.tsv" 2> "$OUT/mailsift.log"
+: > "$OUT/rounds.log"
+for r in $(seq "$ROUNDS"); do
+  "$SHARED/bench/peers/bogofilter.sh" sa > "$OUT/bogofilter.tsv" 2> "$OUT/bogofilter.log"
+  "$ROOT/bench/peers/spamoracle.sh" sa > "$OUT/spamoracle.tsv" 2> "$OUT/spamoracle.log"
+  "$ROOT/bench/peers/mailsift.sh" sa > "$OUT/mailsift.tsv" 2> "$OUT/mailsift.log"
+  cat "$OUT"/{bogofilter,spamoracle,mailsift}.log >> "$OUT/rounds.log"
+done
 
 cd "$CORPUS_DIR"
+echo "Accuracy (the last round; every round gives the same scores), and that round's speed:"
 python3 "$SHARED/bench/evaluate.py" --corpus sa "$OUT/mailsift.tsv" "$OUT/bogofilter.tsv" "$OUT/spamoracle.tsv"
 
-python3 - "$OUT" <<'PY'
-import re, sys
-out = sys.argv[1]
+python3 - "$OUT" "$ROUNDS" <<'PY'
+import re, statistics, sys
+out, rounds = sys.argv[1], sys.argv[2]
+rates = {}
+for line in open(f"{out}/rounds.log"):
+    m = re.match(r"#bench peer=(\S+) phase=(\w+) messages=(\d+) seconds=([\d.]+)", line)
+    if m:
+        rates.setdefault((m.group(1), m.group(2)), []).append(int(m.group(3)) / float(m.group(4)))
 def timings(peer):
-    t = {}
-    for line in open(f"{out}/{peer}.log"):
-        m = re.match(r"#bench peer=\S+ phase=(\w+) messages=(\d+) seconds=([\d.]+)", line)
-        if m:
-            t[m.group(1)] = int(m.group(2)) / float(m.group(3))
-    return t
+    return {ph: statistics.median(rates[(peer, ph)]) for ph in ("train", "score")}
 ms, bf, so = timings("mailsift"), timings("bogofilter"), timings("spamoracle")
-print()
+print(f"\nThroughput, median of {rounds} rounds (mails per second, wall clock):\n")
 print("| phase | mailsift msg/s | bogofilter -B msg/s | spamoracle msg/s | mailsift / bogofilter | mailsift / spamoracle |")
 print("|---|---|---|---|---|---|")
 for ph in ("train", "score"):
@@ -72,16 +80,13 @@ while len(seen) < 1_000_000:
 PY
   bin/mailsift --db "$BIG" restore < "$OUT/million.txt"
 fi
-MSG="$(head -1 "$CORPUS_DIR/sa/test-spam.txt")"
-python3 - "$BIG" "$CORPUS_DIR/$MSG" <<'PY'
-import subprocess, sys, time
-db, msg = sys.argv[1], sys.argv[2]
-data = open(msg, "rb").read()
-times = []
-for _ in range(21):
-    t = time.perf_counter()
-    subprocess.run(["bin/mailsift", "--db", db, "mark"], input=data, stdout=subprocess.DEVNULL, check=True)
-    times.append(time.perf_counter() - t)
-times.sort()
-print(f"\nmark, one {len(data)}-byte message, 1,000,000-word database: median {times[10]*1000:.1f} ms, max {times[-1]*1000:.1f} ms (whole process)")
-PY
+MSG="$CORPUS_DIR/$(head -1 "$CORPUS_DIR/sa/test-spam.txt")"
+SMALL="$OUT/sa.db"
+rm -f "$SMALL"
+(cd "$CORPUS_DIR" && xargs -d '\n' -a sa/train-ham.txt "$ROOT/bin/mailsift" --db "$SMALL" train -q --ham &&
+  xargs -d '\n' -a sa/train-spam.txt "$ROOT/bin/mailsift" --db "$SMALL" train -q --spam)
+echo
+echo "mark of one $(wc -c < "$MSG")-byte message, the whole process (hyperfine; the shell's start is subtracted):"
+hyperfine --warmup 5 --runs 60 --style basic \
+  -n "1,000,000-word database" "bin/mailsift --db $BIG mark < $MSG" \
+  -n "SpamAssassin-trained database" "bin/mailsift --db $SMALL mark < $MSG" 2>&1 | grep -E "^Benchmark|Time"

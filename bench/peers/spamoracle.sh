@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Debian's spamoracle (1.6) as a peer of ../shared/bench, with its defaults:
-# the verdict is mark's rule (<= 0.2 good, >= 0.8 spam, at least 5 words).
+# Debian's spamoracle (1.6) as a peer of ../shared/bench, with its defaults.
+# The timed pass is `test` over all files; the verdicts come from `mark`, one
+# message at a time in an untimed pass (test prints the score rounded to two
+# decimals, too coarse to apply the 0.2/0.8 thresholds to).
 #   bench/peers/spamoracle.sh [sa]
 set -euo pipefail
 source "$(dirname "$0")/../../../shared/bench/peers/lib.sh"
@@ -20,17 +22,21 @@ cat "$CORPUS/test-ham.txt" "$CORPUS/test-spam.txt" |
   xargs -d '\n' spamoracle -f "$DB/so.db" test > "$DB/blocks"
 t1=$(now); c1=$(cpu); report spamoracle score "$ntest" "$t0" "$t1" "$c0" "$c1"
 
-python3 - "$DB/blocks" "$ntest" <<'PY'
+cat "$CORPUS/test-ham.txt" "$CORPUS/test-spam.txt" | while read -r f; do
+  printf '%s\t%s\n' "$f" "$(spamoracle -f "$DB/so.db" mark < "$f" | sed -n 's/^X-Spam: \([a-z]*\);.*/\1/p' | tail -1)"
+done > "$DB/verdicts"
+
+python3 - "$DB/blocks" "$DB/verdicts" "$ntest" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="latin-1").read()
+verdict = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[2], encoding="latin-1"))
+names = {"yes": "spam", "no": "ham", "unknown": "unsure"}
 out = []
 for block in text.split("-" * 50 + "\n")[1:]:
     m = re.search(r"^Score: (\S+) -- (\d+)$", block, re.M)
-    f = re.search(r"^File: (.*)$", block, re.M)
-    score, n = float(m.group(1)), int(m.group(2))
-    v = "ham" if score <= 0.2 and n >= 5 else "spam" if score >= 0.8 and n >= 5 else "unsure"
-    out.append(f"{f.group(1)}\t{score}\t{v}")
-if len(out) != int(sys.argv[2]):
-    sys.exit(f"spamoracle: {len(out)} scores for {sys.argv[2]} messages")
+    f = re.search(r"^File: (.*)$", block, re.M).group(1)
+    out.append(f"{f}\t{float(m.group(1))}\t{names[verdict[f]]}")
+if len(out) != int(sys.argv[3]):
+    sys.exit(f"spamoracle: {len(out)} scores for {sys.argv[3]} messages")
 print("\n".join(out))
 PY

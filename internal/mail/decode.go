@@ -58,6 +58,9 @@ func (p *Part) TextLimit(n int) (string, []Defect) {
 // carry no encoding of their own).
 func (p *Part) DecodedPreamble() string { return toUTF8(string(p.Preamble)) }
 
+// DecodedEpilogue returns a multipart's epilogue as UTF-8 text.
+func (p *Part) DecodedEpilogue() string { return toUTF8(string(p.Epilogue)) }
+
 func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defect) {
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8":

@@ -24,24 +24,32 @@ var blockTags = map[string]bool{
 // break and the selected attribute values, one per line: the text a reader
 // sees, then the link targets, image sources and alt texts that spam hides
 // its words in. Entities are decoded by the HTML tokenizer (golang.org/x/net/html),
-// so &eacute; is é and &rsquo; is ’. Comments are skipped; script and style
-// contents are kept as text, as in SpamOracle.
+// so &eacute; is é and &rsquo; is ’. Comments and the contents of script and
+// style elements are skipped: no reader sees them, and their code words are
+// noise that ham and spam share.
 func htmlText(doc string, attrs *regexp.Regexp, retainTags bool) string {
 	var main, extra strings.Builder
 	main.Grow(len(doc))
 	z := html.NewTokenizer(strings.NewReader(doc))
+	hidden := false // inside script or style
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			if extra.Len() == 0 {
 				return main.String()
 			}
 			return main.String() + "\n" + extra.String()
 		case html.TextToken:
-			main.Write(z.Text())
+			if !hidden {
+				main.Write(z.Text())
+			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
+			if tag == "script" || tag == "style" {
+				hidden = tt == html.StartTagToken
+			}
 			if blockTags[tag] {
 				main.WriteByte(' ')
 			}

@@ -183,11 +183,16 @@ func (o Options) walk(p *mail.Part, text func(s string, html bool), defects *[]m
 	case mt == "multipart/alternative" && o.AlternativeFavorHTML && htmlChild(p) != nil:
 		o.walk(htmlChild(p), text, defects)
 	case strings.HasPrefix(mt, "multipart/"):
+		// Text before the first and after the last boundary is hidden
+		// from readers, which makes it a signal worth reading.
 		if len(p.Preamble) > 0 {
 			text(p.DecodedPreamble(), false)
 		}
 		for _, c := range p.Parts {
 			o.walk(c, text, defects)
+		}
+		if len(p.Epilogue) > 0 {
+			text(p.DecodedEpilogue(), false)
 		}
 	case p.Embedded != nil:
 		o.walk(p.Embedded, text, defects)

@@ -22,7 +22,7 @@ const (
 	other   class = iota // separators: ASCII punctuation, blanks, controls
 	letter               // word constituents: letters that fold to ASCII, and the apostrophe
 	numeric              // 0-9 . , $ % € ¤
-	weird                // any other non-ASCII character that is not white space
+	weird                // any other non-ASCII character, no-break spaces included
 	ignore               // invisible format characters (zero-width space, soft hyphen): skipped inside runs
 )
 
@@ -71,9 +71,8 @@ func classOf(r rune) class {
 	if unicode.Is(unicode.Cf, r) {
 		return ignore
 	}
-	if unicode.IsSpace(r) {
-		return other
-	}
+	// Non-ASCII blanks (the no-break space of &nbsp; above all) are weird
+	// characters, as in SpamOracle: runs of them are a mark of spam.
 	return weird
 }
 

@@ -39,7 +39,7 @@ func TestWordRules(t *testing.T) {
 		{"twelve kept, thirteen dropped", "abcdefghijkl abcdefghijklm", "abcdefghijkl"},
 		{"upper-case run of 13 gives only U13", "ABCDEFGHIJKLM", "U13"},
 		{"mixed case gives no U", "FrEE", "free"},
-		{"nbsp is a separator", "abc\u00a0\u00a0\u00a0def", "abc def"},
+		{"a run of no-break spaces is weird, as in SpamOracle", "abc\u00a0\u00a0\u00a0def\u00a0ghi", "abc W3 def ghi"},
 		{"ligatures and special letters", "Œuvre straße Øre", "oeuvre strasse ore"},
 		{"numeric of 9 dropped", "123456789 12345678", "12345678"},
 		{"empty", "", ""},
@@ -80,12 +80,23 @@ vi<b>ag</b>ra spe<p>cial don&rsquo;t caf&eacute; &nbsp;&nbsp;&nbsp; &quot;quoted
 caf&#xE9; na&iuml;ve r&eacute;sum&eacute; crème</body></html>`
 	opts := DefaultOptions()
 	got := strings.Join(Words(htmlText(doc, opts.HTMLTagAttributes, false)), " ")
-	// SpamOracle: ... visible tail viagra spe cial donyt cafe W3 yquotedy ete fish chips ...
-	// (its comment ends at the first '>', unknown entities become ÿ, hex entities are not decoded).
-	want := "body color red viagra spe cial don't cafe quoted ete abc fish chips link text red cafe naive resume creme " +
+	// SpamOracle: html body color red visible tail viagra spe cial donyt cafe W3 yquotedy ete fish chips ...
+	// (it reads the style sheet, its comment ends at the first '>', unknown
+	// entities become ÿ, hex entities are not decoded).
+	want := "viagra spe cial don't cafe W3 quoted ete abc fish chips link text red cafe naive resume creme " +
 		"http www example com promo pic gif buy cheap watches arial 0000"
 	if got != want {
 		t.Errorf("html words\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestHTMLHidesScriptAndStyle(t *testing.T) {
+	doc := `<html><head><style><!-- .msonormal { font-family: trebuchet } --></style>
+<script language="javascript"><!-- function loadPage() { location.href = "x" } --></script></head>
+<body>visible <SCRIPT>hidden()</SCRIPT> words</body></html>`
+	got := strings.Join(Words(htmlText(doc, nil, false)), " ")
+	if got != "visible words" {
+		t.Errorf("got %q, want only the visible words", got)
 	}
 }
 

@@ -28,7 +28,9 @@ type Doc struct {
 // count, copied into one compact string: the tokens are usually slices of
 // the message's decoded text, which a training run should not hold on to.
 func NewDoc(hash [32]byte, tokens []string) Doc {
-	index := make(map[string]int, len(tokens)/2)
+	// Distinct words are far fewer than tokens in a long mail; a map sized
+	// to the tokens would mostly be cleared memory.
+	index := make(map[string]int, min(len(tokens)/4, 512))
 	d := Doc{Hash: hash}
 	size := 0
 	for _, t := range tokens {

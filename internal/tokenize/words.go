@@ -112,10 +112,19 @@ func (w *wordSplitter) chunk(text string) {
 		}
 		j, n, upper := i, 0, true
 		for j < len(text) {
-			r2, s2 := rune(text[j]), 1
-			if r2 >= utf8.RuneSelf {
-				r2, s2 = utf8.DecodeRuneInString(text[j:])
+			if b := text[j]; b < utf8.RuneSelf {
+				// ASCII, most of mail: no decoding, no calls.
+				if asciiClass[b] != c {
+					break
+				}
+				if upper && c == letter && (b < 'A' || b > 'Z') {
+					upper = false
+				}
+				n++
+				j++
+				continue
 			}
+			r2, s2 := utf8.DecodeRuneInString(text[j:])
 			c2 := classOf(r2)
 			if c2 == ignore {
 				j += s2

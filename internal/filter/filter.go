@@ -49,7 +49,6 @@ type Verdict struct {
 	From        string        // decoded From: values, joined by newlines
 	Subject     string        // decoded Subject: values, joined by newlines
 	Attachments string        // SpamOracle's attachment summary
-	Tokens      int           // number of tokens read
 	Defects     []mail.Defect // what was wrong with the message
 }
 
@@ -70,7 +69,6 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 		opts.Known = f.known
 	}
 	toks, defects := opts.Message(m)
-	v.Tokens = len(toks)
 	v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
 
 	counts, totals, err := f.lookup(toks)

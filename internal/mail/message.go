@@ -90,9 +90,6 @@ type Part struct {
 // Charset is the lower-case charset parameter, or "".
 func (p *Part) Charset() string { return strings.ToLower(strings.Trim(p.Params["charset"], `"' `)) }
 
-// IsMultipart reports whether the part is a multipart/* with children.
-func (p *Part) IsMultipart() bool { return strings.HasPrefix(p.MediaType, "multipart/") }
-
 // Walk calls fn for p and every part below it, depth first, children and
 // embedded messages included. Returning false from fn skips the part's
 // descendants.

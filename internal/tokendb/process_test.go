@@ -103,11 +103,11 @@ func helperCrashTrainer(path string) error {
 	if err != nil {
 		return err
 	}
-	gen, err := db.Generation()
+	st, err := db.Stats()
 	if err != nil {
 		return err
 	}
-	for i := int(gen); ; i++ {
+	for i := int(st.Generation); ; i++ {
 		c, docs := crashBatch(i)
 		if _, err := db.Train(c, docs); err != nil {
 			return err

@@ -23,20 +23,6 @@ func (db *DB) Totals() (bayes.Totals, error) {
 	return t, nil
 }
 
-// Generation returns the counter that every committed write increments.
-func (db *DB) Generation() (uint64, error) {
-	var st state
-	err := db.view(func(tx *bolt.Tx) error {
-		var err error
-		st, err = readState(tx)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("tokendb: generation: %w", err)
-	}
-	return st.gen, nil
-}
-
 // Lookup fills out[i] with the counts of words[i] (zero Counts when unknown)
 // and returns the message totals, all read in one transaction, so that
 // counts and totals belong together. len(out) must be >= len(words).

@@ -51,11 +51,11 @@ func dump(t testing.TB, db *DB) string {
 
 func generation(t testing.TB, db *DB) uint64 {
 	t.Helper()
-	g, err := db.Generation()
+	s, err := db.Stats()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g
+	return s.Generation
 }
 
 func TestClassString(t *testing.T) {

@@ -28,5 +28,5 @@ if len(rows) != int(sys.argv[2]):
     sys.exit(f"mailsift: {len(rows)} scores for {sys.argv[2]} messages")
 verdict = {"yes": "spam", "no": "ham", "unknown": "unsure"}
 for r in rows:
-    print(f"{re.sub(r':1$', '', r['file'])}\t{r['score']:.6f}\t{verdict[r['verdict']]}")
+    print(f"{re.sub(r':1$', '', r['file'])}\t{r['score']!r}\t{verdict[r['verdict']]}")
 PY

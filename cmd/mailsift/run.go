@@ -33,6 +33,10 @@ Commands:
   list [--json] REGEXP...        show the words of the database matching the patterns
   stats [--json] [FILE...]       count good, unknown and spam mail per mailbox;
                                  without files, describe the database
+  eval [--ham|--spam] DIR... [--folds K | --online] [--plot FILE.svg] [--json]
+                                 train a fresh model on part of labelled mail, score
+                                 the rest, report FP, FN, unsure, ROC AUC and speed;
+                                 --train-list/--test-list ham:FILE name the parts
   backup                         write the database in SpamOracle's text format
   restore                        replace the database from that format on stdin
   help                           show this text
@@ -183,6 +187,7 @@ func init() {
 		"list":    cmdList,
 		"stats":   cmdStats,
 		"stat":    cmdStats,
+		"eval":    cmdEval,
 		"backup":  cmdBackup,
 		"restore": cmdRestore,
 	}

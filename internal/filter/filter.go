@@ -69,14 +69,21 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 		opts.Known = f.known
 	}
 	toks, defects := opts.Message(m)
+	var err error
 	v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
 
+	v.Result, err = f.Score(toks)
+	return v, err
+}
+
+// Score decides on a message from its tokens, in stream order with repeats,
+// as the tokenizer gives them.
+func (f *Filter) Score(toks []string) (bayes.Result, error) {
 	counts, totals, err := f.lookup(toks)
 	if err != nil {
-		return v, fmt.Errorf("filter: %w", err)
+		return bayes.Result{}, fmt.Errorf("filter: %w", err)
 	}
-	v.Result = f.Params.Score(toks, counts, totals)
-	return v, nil
+	return f.Params.Score(toks, counts, totals), nil
 }
 
 // lookup returns the counts of every token. Repeated tokens are looked up

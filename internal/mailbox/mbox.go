@@ -157,7 +157,7 @@ func (m *mboxSource) endMessage(beforeSeparator bool) (Message, error) {
 	if raw == nil {
 		raw = []byte{}
 	}
-	return Message{Raw: raw, Origin: m.origin(), Envelope: m.env}, nil
+	return Message{Raw: raw, Origin: m.origin(), Envelope: m.env, Path: m.path, Index: m.n}, nil
 }
 
 // maxSeparatorLen bounds the length of a separator line after the first:

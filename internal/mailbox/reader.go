@@ -35,6 +35,11 @@ type Message struct {
 	// Input is the index, among the paths given to Open, of the path the
 	// message was found under.
 	Input int
+	// Path is the file the message was read from ("-" for standard
+	// input), and Index its 1-based position in an mbox, 0 for a file that
+	// is one message.
+	Path  string
+	Index int
 }
 
 // MessageError reports one mail (or one file) that could not be read. The
@@ -359,7 +364,7 @@ func (s *source) oneMessage(br *bufio.Reader, limit int64, envelope bool) func()
 			return Message{}, io.EOF
 		}
 		s.done = true
-		msg := Message{Origin: s.path}
+		msg := Message{Origin: s.path, Path: s.path}
 		if envelope {
 			lineLimit := max(limit, maxSeparatorLen)
 			line, err := readLimited(br, '\n', lineLimit)

@@ -464,3 +464,27 @@ func TestInputIndex(t *testing.T) {
 		t.Errorf("inputs %v, want %v", got, want)
 	}
 }
+
+func TestPathAndIndex(t *testing.T) {
+	dir := t.TempDir()
+	box, one := filepath.Join(dir, "box"), filepath.Join(dir, "one.eml")
+	if err := os.WriteFile(box, []byte(mboxTwo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(one, []byte(eml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, msgs, errs := readAll(t, Open([]string{box, one}, nil))
+	if len(errs) > 0 || len(msgs) != 3 {
+		t.Fatalf("%d messages, errors %v", len(msgs), errs)
+	}
+	want := []struct {
+		path  string
+		index int
+	}{{box, 1}, {box, 2}, {one, 0}}
+	for i, w := range want {
+		if msgs[i].Path != w.path || msgs[i].Index != w.index {
+			t.Errorf("message %d: path %q index %d, want %q %d", i, msgs[i].Path, msgs[i].Index, w.path, w.index)
+		}
+	}
+}

@@ -75,7 +75,19 @@ func cmdEval(e env, args []string) (int, error) {
 		online, asJSON bool
 		plot, scores   string
 		root           string
+		classifier     = "spamoracle"
+		fisher         = bayes.DefaultFisher()
 	)
+	floatFlag := func(p *float64, names ...string) flagSpec {
+		return flagSpec{names: names, hasValue: true, set: func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1 {
+				return usagef("%q is not a number between 0 and 1", v)
+			}
+			*p = f
+			return nil
+		}}
+	}
 	listFlag := func(side int) func(string) error {
 		return func(v string) error {
 			class, file, ok := strings.Cut(v, ":")
@@ -100,6 +112,18 @@ func cmdEval(e env, args []string) (int, error) {
 			folds = n
 			return nil
 		}},
+		{names: []string{"classifier"}, hasValue: true, set: func(v string) error {
+			if v != "spamoracle" && v != "fisher" {
+				return usagef("%q: the classifiers are spamoracle and fisher", v)
+			}
+			classifier = v
+			return nil
+		}},
+		floatFlag(&fisher.S, "robs"),
+		floatFlag(&fisher.X, "robx"),
+		floatFlag(&fisher.MinDev, "min-dev"),
+		floatFlag(&fisher.HamCutoff, "ham-cutoff"),
+		floatFlag(&fisher.SpamCut, "spam-cutoff"),
 		boolFlag(&online, "online"),
 		boolFlag(&asJSON, "json"),
 		{names: []string{"plot"}, hasValue: true, set: func(v string) error { plot = v; return nil }},
@@ -127,13 +151,16 @@ func cmdEval(e env, args []string) (int, error) {
 	}
 
 	start := time.Now()
-	msgs, failed, err := loadLabelled(e, inputs, root, folds)
+	msgs, failed, err := loadLabelled(e, inputs, root, folds, classifier == "fisher")
 	if err != nil {
 		return exitError, err
 	}
 	readSecs := time.Since(start).Seconds()
 
 	r := evalRun{e: e}
+	if classifier == "fisher" {
+		r.fisher = &fisher
+	}
 	switch {
 	case online:
 		r.online(msgs)
@@ -150,8 +177,12 @@ func cmdEval(e env, args []string) (int, error) {
 		return exitError, r.err
 	}
 	m := eval.Summarize(r.samples, 0.001)
+	name := classifierName(e)
+	if classifier == "fisher" {
+		name = "fisher (robinson)"
+	}
 	rep := evalReport{
-		Mode: r.mode, Classifier: classifierName(e),
+		Mode: r.mode, Classifier: name,
 		TrainHam: r.trainHam, TrainSpam: r.trainSpam, TestHam: m.Ham, TestSpam: m.Spam,
 		FPPercent: m.FPRate(), FNPercent: m.FNRate(), Unsure: m.UnsureRate(),
 		AUC: m.AUC, OneMinusAUC: 100 * (1 - m.AUC), FNAtFP01: 100 * m.FNAtFP,
@@ -219,7 +250,7 @@ func writeFile(path string, fill func(io.Writer) error) error {
 // loadLabelled reads and tokenizes every message of the inputs on all
 // cores, in input order. A list input ("@FILE") names one path per line,
 // relative to root.
-func loadLabelled(e env, inputs []evalInput, root string, folds int) ([]evalMessage, int, error) {
+func loadLabelled(e env, inputs []evalInput, root string, folds int, features bool) ([]evalMessage, int, error) {
 	tok := e.cfg.Tokenize()
 	var (
 		msgs   []evalMessage
@@ -236,7 +267,12 @@ func loadLabelled(e env, inputs []evalInput, root string, folds int) ([]evalMess
 		bar := progress.New(e.stderr, "eval: reading", inputSize(paths))
 		err := forEach(paths, e.stdin, bar, func(m mailbox.Message) (evalMessage, error) {
 			parsed := mailparse.Parse(m.Raw)
-			toks, _ := tok.Message(parsed)
+			var toks []string
+			if features {
+				toks = distinct(tok.Features(parsed))
+			} else {
+				toks, _ = tok.Message(parsed)
+			}
 			em := evalMessage{origin: m.Origin, path: m.Path, index: m.Index, spam: in.spam,
 				listed: in.side != 0, side: in.side, tokens: compactTokens(toks)}
 			em.place(asStored(m), folds)
@@ -306,6 +342,19 @@ func asStored(m mailbox.Message) []byte {
 	return append([]byte("From "+m.Envelope+eol), m.Raw...)
 }
 
+// distinct keeps the first occurrence of each token.
+func distinct(toks []string) []string {
+	seen := make(map[string]bool, len(toks)/2)
+	out := toks[:0]
+	for _, t := range toks {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // compactTokens copies a message's tokens into one string, so that the
 // decoded text they point into can be freed while the run holds thousands
 // of messages.
@@ -352,6 +401,7 @@ func readList(file, root string) ([]string, error) {
 // evalRun trains models and collects the scores of the test messages.
 type evalRun struct {
 	e                    env
+	fisher               *bayes.Fisher // the Fisher classifier's parameters, or nil for SpamOracle's
 	mode                 string
 	samples              []eval.Sample
 	origins              []string
@@ -369,7 +419,35 @@ func (r *evalRun) train(m *eval.Model, msg evalMessage) {
 	r.trained++
 }
 
-func (r *evalRun) test(f *filter.Filter, msg evalMessage) {
+// scorer scores a message's tokens against a model.
+type scorer interface {
+	Score(tokens []string) (bayes.Result, error)
+}
+
+// fisherScorer is the Fisher classifier over a store of per-message counts.
+type fisherScorer struct {
+	params bayes.Fisher
+	store  filter.Store
+}
+
+func (f fisherScorer) Score(features []string) (bayes.Result, error) {
+	counts := make([]bayes.Counts, len(features))
+	totals, err := f.store.Lookup(features, counts)
+	if err != nil {
+		return bayes.Result{}, err
+	}
+	return f.params.Score(features, counts, totals), nil
+}
+
+// scorerFor returns the classifier of the run over model m.
+func (r *evalRun) scorerFor(m *eval.Model) scorer {
+	if r.fisher != nil {
+		return fisherScorer{params: *r.fisher, store: m}
+	}
+	return newFilter(r.e, m)
+}
+
+func (r *evalRun) test(f scorer, msg evalMessage) {
 	if r.err != nil {
 		return
 	}
@@ -414,7 +492,7 @@ func (r *evalRun) split(msgs []evalMessage) {
 			r.count(msg)
 		}
 	}
-	f := newFilter(r.e, m)
+	f := r.scorerFor(m)
 	for _, msg := range msgs {
 		if msg.side == 2 {
 			r.test(f, msg)
@@ -433,7 +511,7 @@ func (r *evalRun) folds(msgs []evalMessage, k int) {
 				r.train(m, msg)
 			}
 		}
-		f := newFilter(r.e, m)
+		f := r.scorerFor(m)
 		for _, msg := range msgs {
 			if msg.fold == fold {
 				r.test(f, msg)
@@ -452,7 +530,7 @@ func (r *evalRun) online(msgs []evalMessage) {
 	sorted := append([]evalMessage(nil), msgs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].date.Before(sorted[j].date) })
 	m := eval.NewModel()
-	f := newFilter(r.e, m)
+	f := r.scorerFor(m)
 	for _, msg := range sorted {
 		r.test(f, msg)
 		r.train(m, msg)

@@ -94,3 +94,33 @@ func TestEvalErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalFisher(t *testing.T) {
+	dir := t.TempDir()
+	list := func(name, path string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(path+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ham, spam := list("ham.txt", "ham.mbox"), list("spam.txt", "spam.mbox")
+	r := mailsift(t, "", "eval", "--classifier", "fisher", "--robs", "0.1", "--json", "--root", fixtures,
+		"--train-list", "ham:"+ham, "--train-list", "spam:"+spam, "--test-list", "ham:"+ham, "--test-list", "spam:"+spam)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Classifier != "fisher (robinson)" || rep.AUC != 1 || rep.FPPercent != 0 || rep.FNPercent != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	for _, bad := range [][]string{{"--classifier", "magic"}, {"--robs", "7"}} {
+		r := mailsift(t, "", append([]string{"eval"}, append(bad, "--ham", "x")...)...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d", bad, r.code)
+		}
+	}
+}

@@ -36,7 +36,9 @@ Commands:
   eval [--ham|--spam] DIR... [--folds K | --online] [--plot FILE.svg] [--json]
                                  train a fresh model on part of labelled mail, score
                                  the rest, report FP, FN, unsure, ROC AUC and speed;
-                                 --train-list/--test-list ham:FILE name the parts
+                                 --train-list/--test-list ham:FILE name the parts;
+                                 --classifier spamoracle|fisher (with --robs, --robx,
+                                 --min-dev, --ham-cutoff, --spam-cutoff)
   backup                         write the database in SpamOracle's text format
   restore                        replace the database from that format on stdin
   help                           show this text

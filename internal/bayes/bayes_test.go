@@ -153,3 +153,55 @@ func TestVerdictThresholds(t *testing.T) {
 		}
 	}
 }
+
+// Values of the chi-square survival function for even degrees of freedom,
+// from the closed form computed with 60-digit decimals.
+func TestChiSquareQ(t *testing.T) {
+	tests := []struct {
+		x    float64
+		df   int
+		want float64
+	}{
+		{0, 2, 1},
+		{2, 2, 0.36787944117144233},
+		{10, 4, 0.040427681994512805},
+		{30, 30, 0.46565370894400965},
+		{1000, 1000, 0.49405285382923964},
+		{3000, 1000, 1.6436845843569544e-198},
+		{10, 60, 1},
+	}
+	for _, tt := range tests {
+		if got := ChiSquareQ(tt.x, tt.df); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("ChiSquareQ(%v, %d) = %.15g, want %.15g", tt.x, tt.df, got, tt.want)
+		}
+	}
+}
+
+func TestFisher(t *testing.T) {
+	p := DefaultFisher()
+	tot := Totals{Good: 100, Spam: 100}
+	// Robinson's f(w): a word in 10 spam and no ham, with s = 0.0178 and x = 0.52.
+	if got, want := p.WordProb(Counts{Spam: 10}, tot), (0.0178*0.52+10*1)/(0.0178+10); math.Abs(got-want) > 1e-12 {
+		t.Errorf("f(w) = %v, want %v", got, want)
+	}
+	if got := p.WordProb(Counts{}, tot); got != 0.52 {
+		t.Errorf("unknown word: %v", got)
+	}
+	words := []string{"free", "money", "meeting", "the"}
+	spammy := []Counts{{Spam: 40}, {Spam: 30, Good: 1}, {}, {Good: 50, Spam: 50}}
+	r := p.Score(words, spammy, tot)
+	if r.Verdict != Spam || r.Score < 0.99 || len(r.Words) != 2 || r.Words[0].Text != "free" {
+		t.Errorf("spammy: %+v", r)
+	}
+	hammy := []Counts{{}, {}, {Good: 60}, {Good: 50, Spam: 50}}
+	if r := p.Score(words, hammy, tot); r.Verdict != Ham || r.Score > 0.45 {
+		t.Errorf("hammy: %+v", r)
+	}
+	// Nothing decisive: 0.5 and unknown.
+	if r := p.Score(words, make([]Counts, 4), tot); r.Score != 0.5 || r.Verdict != Unknown {
+		t.Errorf("no evidence: %+v", r)
+	}
+	if r := p.Score(words, spammy, Totals{Spam: 5}); r.Verdict != Unknown || r.Score != 0.5 || r.Reason == "" {
+		t.Errorf("one class: %+v", r)
+	}
+}

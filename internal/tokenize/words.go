@@ -89,9 +89,13 @@ func isUpper(r rune) bool {
 // characters is a token as written; a run of 3 or more weird characters gives
 // W<n>. Lengths count characters, not bytes.
 type wordSplitter struct {
-	emit   func(string)
-	known  func(string) bool // for reassembly; nil disables it
-	recent []string          // reassembly: recent short runs, normalised
+	emit    func(string)
+	known   func(string) bool // for reassembly; nil disables it
+	maxWord int               // longest word kept; 0 is SpamOracle's 12
+	// cjk, when set, receives overlapping character pairs of CJK text
+	// instead of a W<n> for the run.
+	cjk    func(string)
+	recent []string // reassembly: recent short runs, normalised
 	buf    strings.Builder
 }
 
@@ -148,7 +152,10 @@ func (w *wordSplitter) chunk(text string) {
 				w.emit(stripIgnored(run))
 			}
 		case weird:
-			if n >= minRun {
+			switch {
+			case w.cjk != nil && strings.IndexFunc(run, isCJK) >= 0:
+				w.pairs(run)
+			case n >= minRun:
 				w.emit("W" + strconv.Itoa(n))
 			}
 		}
@@ -164,8 +171,30 @@ func (w *wordSplitter) word(run string, n int, upper bool) {
 	if w.known != nil {
 		w.reassemble(norm, n)
 	}
-	if n >= minWord && n <= maxWord {
+	longest := maxWord
+	if w.maxWord > 0 {
+		longest = w.maxWord
+	}
+	if n >= minWord && n <= longest {
 		w.emit(norm)
+	}
+}
+
+// pairs emits the CJK character pairs of a run of weird characters; the
+// other characters of the run separate the CJK stretches.
+func (w *wordSplitter) pairs(run string) {
+	start := -1
+	for i, r := range run {
+		switch {
+		case isCJK(r) && start < 0:
+			start = i
+		case !isCJK(r) && start >= 0:
+			cjkPairs(run[start:i], w.cjk)
+			start = -1
+		}
+	}
+	if start >= 0 {
+		cjkPairs(run[start:], w.cjk)
 	}
 }
 

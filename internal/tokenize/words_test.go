@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/mailsift/mailsift/internal/mail"
 )
 
 // The examples of the SpamOracle reference (section 9.4), with the results
@@ -135,6 +137,34 @@ func TestFoldTable(t *testing.T) {
 	for _, r := range []rune{'a', '×', '÷', 'ɐ', 'я', '你'} {
 		if _, ok := fold(r); ok {
 			t.Errorf("fold(%c) claims a letter", r)
+		}
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	raw := "Received: from relay.example.net ([192.0.2.17]) by mx.example.org\r\n" +
+		"From: \"Bank\" <alerts@secure.bank.example>\r\nTo: bob@example.org\r\n" +
+		"Subject: FREE money\r\nX-Mailer: Mass Mailer 3\r\nMessage-ID: <abc@mailer.example>\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
+		"<a href=\"http://login.phish.example.com/x\">free</a> 你好世界 verification\r\n" +
+		"--b\r\nContent-Type: application/octet-stream; name=\"invoice.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\nTVo=\r\n--b--\r\n"
+	got := map[string]bool{}
+	for _, f := range DefaultOptions().Features(mail.Parse([]byte(raw))) {
+		got[f] = true
+	}
+	for _, want := range []string{
+		"subj:free", "subj:U4", "subj:money", "from:bank", "from:alerts", "from@secure.bank.example", "from@bank.example",
+		"to:bob", "ip:192.0.2.17", "ip:192.0.2", "rcvd:relay", "xm:mass", "mid@mailer.example",
+		"url:login.phish.example.com", "url:example.com", "free", "verification",
+		"你好", "好世", "世界", "ct:multipart/mixed", "ct:text/html", "cs:utf-8", "ext:exe", "cte:base64",
+	} {
+		if !got[want] {
+			t.Errorf("no feature %q", want)
+		}
+	}
+	for _, unwanted := range []string{"money", "bob", "W4"} {
+		if got[unwanted] {
+			t.Errorf("feature %q should carry its header's prefix or be CJK pairs", unwanted)
 		}
 	}
 }

@@ -87,17 +87,7 @@ func AUC(ham, spam []float64) float64 {
 	if len(ham) == 0 || len(spam) == 0 {
 		return math.NaN()
 	}
-	type item struct {
-		score float64
-		spam  bool
-	}
-	items := make([]item, 0, len(ham)+len(spam))
-	for _, s := range ham {
-		items = append(items, item{s, false})
-	}
-	for _, s := range spam {
-		items = append(items, item{s, true})
-	}
+	items := labelled(ham, spam)
 	sort.Slice(items, func(i, j int) bool { return items[i].score < items[j].score })
 	var rankSum float64
 	for i := 0; i < len(items); {
@@ -115,6 +105,24 @@ func AUC(ham, spam []float64) float64 {
 	}
 	ns, nh := float64(len(spam)), float64(len(ham))
 	return (rankSum - ns*(ns+1)/2) / (ns * nh)
+}
+
+// scored is one test message's score and class.
+type scored struct {
+	score float64
+	spam  bool
+}
+
+// labelled puts the ham and spam scores into one list.
+func labelled(ham, spam []float64) []scored {
+	items := make([]scored, 0, len(ham)+len(spam))
+	for _, s := range ham {
+		items = append(items, scored{s, false})
+	}
+	for _, s := range spam {
+		items = append(items, scored{s, true})
+	}
+	return items
 }
 
 // FNAtFP is the fraction of spam missed at the strictest useful threshold:

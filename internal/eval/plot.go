@@ -110,17 +110,7 @@ func rocPoints(ham, spam []float64) [][2]float64 {
 	if len(ham) == 0 || len(spam) == 0 {
 		return nil
 	}
-	type item struct {
-		score float64
-		spam  bool
-	}
-	items := make([]item, 0, len(ham)+len(spam))
-	for _, s := range ham {
-		items = append(items, item{s, false})
-	}
-	for _, s := range spam {
-		items = append(items, item{s, true})
-	}
+	items := labelled(ham, spam)
 	sort.Slice(items, func(i, j int) bool { return items[i].score > items[j].score })
 	pts := [][2]float64{{0, 0}}
 	var fp, tp int

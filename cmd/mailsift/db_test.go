@@ -34,10 +34,7 @@ func TestKillDuringTrain(t *testing.T) {
 		t.Skip("kills processes; skipped with -short")
 	}
 	dir := t.TempDir()
-	db := filepath.Join(dir, "tokens.db")
-	if r := mailsift(t, "", "--db", db, "train", "-q", "--ham", fixtures+"ham.mbox", "--spam", fixtures+"spam.mbox"); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	db := trained(t)
 	before := mailsift(t, "", "--db", db, "backup").stdout
 	ham, spam := filepath.Join(dir, "ham.mbox"), filepath.Join(dir, "spam.mbox")
 	writeMbox(t, ham, 3000, "ham")
@@ -95,10 +92,7 @@ func TestReadWhileTraining(t *testing.T) {
 		t.Skip("runs processes; skipped with -short")
 	}
 	dir := t.TempDir()
-	db := filepath.Join(dir, "tokens.db")
-	if r := mailsift(t, "", "--db", db, "train", "-q", "--ham", fixtures+"ham.mbox", "--spam", fixtures+"spam.mbox"); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	db := trained(t)
 	ham := filepath.Join(dir, "ham.mbox")
 	writeMbox(t, ham, 4000, "ham")
 	trainer := mailsiftCmd(t, "--db", db, "train", "-q", "--ham", ham)

@@ -19,9 +19,9 @@ build:
 # database, score the mailboxes, and mark one message as procmail would.
 demo: build
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(BIN) --db $(DEMO)/tokens.db train --ham testdata/corpus/ham.mbox --spam testdata/corpus/spam.mbox
-	$(BIN) --db $(DEMO)/tokens.db stats testdata/corpus/ham.mbox testdata/corpus/spam.mbox
-	$(BIN) --db $(DEMO)/tokens.db mark < testdata/corpus/msg1.eml
+	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db train --ham testdata/corpus/ham.mbox --spam testdata/corpus/spam.mbox
+	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db stats testdata/corpus/ham.mbox testdata/corpus/spam.mbox
+	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db mark < testdata/corpus/msg1.eml
 
 # What the tests need beyond Go: Debian's spamoracle, the peer that the
 # compatibility tests compare against.

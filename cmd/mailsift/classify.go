@@ -33,7 +33,8 @@ func openFilter(e env) (*filter.Filter, error) {
 }
 
 func newFilter(e env, s filter.Store) *filter.Filter {
-	return &filter.Filter{Params: e.cfg.Bayes(), Tokens: e.cfg.Tokenize(), Store: s, Reassemble: e.cfg.ReassembleWords}
+	return &filter.Filter{Classifier: e.cfg.Classifier, Params: e.cfg.Bayes(), Fused: e.cfg.Fused(),
+		Tokens: e.cfg.Tokenize(), Store: s, Reassemble: e.cfg.ReassembleWords}
 }
 
 // testRecord is one line of test --json.
@@ -217,9 +218,15 @@ type dbRecord struct {
 	Good       uint32 `json:"good_mails"`
 	Spam       uint32 `json:"spam_mails"`
 	Words      int    `json:"words"`
-	Ledger     int    `json:"ledger"`
-	FileSize   int64  `json:"file_size"`
-	Generation uint64 `json:"generation"`
+	// What the default classifier learned: a restored SpamOracle backup
+	// holds words only.
+	DefaultGood uint32 `json:"default_good_mails"`
+	DefaultSpam uint32 `json:"default_spam_mails"`
+	Features    int    `json:"features"`
+	MinTrained  uint32 `json:"min_trained"`
+	Ledger      int    `json:"ledger"`
+	FileSize    int64  `json:"file_size"`
+	Generation  uint64 `json:"generation"`
 }
 
 func databaseStats(e env, asJSON bool) (int, error) {
@@ -235,16 +242,23 @@ func databaseStats(e env, asJSON bool) (int, error) {
 		return exitError, err
 	}
 	r := dbRecord{Database: e.db, Classifier: classifierName(e), Good: s.Totals.Good, Spam: s.Totals.Spam,
-		Words: s.Words, Ledger: s.Ledger, FileSize: s.FileSize, Generation: s.Generation}
+		Words: s.Words, DefaultGood: s.FeatureTotals.Good, DefaultSpam: s.FeatureTotals.Spam, Features: s.Features,
+		MinTrained: e.cfg.MinTrained, Ledger: s.Ledger, FileSize: s.FileSize, Generation: s.Generation}
 	if asJSON {
 		return exitOK, json.NewEncoder(e.stdout).Encode(r)
 	}
-	_, err = fmt.Fprintf(e.stdout, "database %s\nclassifier %s\ngood mails %d\nspam mails %d\nwords %d\nledger entries %d\nfile size %d bytes\n",
-		r.Database, r.Classifier, r.Good, r.Spam, r.Words, r.Ledger, r.FileSize)
+	_, err = fmt.Fprintf(e.stdout, "database %s\nclassifier %s\n"+
+		"spamoracle: good mails %d, spam mails %d, words %d\n"+
+		"default: good mails %d, spam mails %d, features %d (a verdict needs %d of each class)\n"+
+		"ledger entries %d\nfile size %d bytes\n",
+		r.Database, r.Classifier, r.Good, r.Spam, r.Words, r.DefaultGood, r.DefaultSpam, r.Features, r.MinTrained, r.Ledger, r.FileSize)
 	return exitOK, err
 }
 
 func classifierName(e env) string {
+	if e.cfg.Classifier != filter.SpamOracle {
+		return "default (robinson-fisher and logistic regression)"
+	}
 	if e.cfg.UseChiSquare {
 		return "spamoracle (chi-square)"
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -77,9 +78,10 @@ func TestRestoreRoundTrip(t *testing.T) {
 	if again := mailsift(t, "", "--db", db2, "backup").stdout; again != dump {
 		t.Error("backup of the restored database differs")
 	}
-	// The restored database scores like the original.
-	a := mailsift(t, "", "--db", db, "test", fixtures+"spam.mbox").stdout
-	b := mailsift(t, "", "--db", db2, "test", fixtures+"spam.mbox").stdout
+	// The restored database scores like the original with SpamOracle's
+	// classifier (the format holds only its words).
+	a := mailsift(t, "", "--db", db, "--classifier", "spamoracle", "test", fixtures+"spam.mbox").stdout
+	b := mailsift(t, "", "--db", db2, "--classifier", "spamoracle", "test", fixtures+"spam.mbox").stdout
 	if a != b {
 		t.Errorf("scores differ after restore:\n%s\n%s", a, b)
 	}
@@ -191,7 +193,7 @@ func TestErrors(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	db := trained(t)
 	cfg := filepath.Join(t.TempDir(), "c.yml")
-	if err := os.WriteFile(cfg, []byte("num_meaningful_words: 3\nmin_meaningful_words: 3\nspam_header: X-My Spam\nattachments_header: X-Att\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("classifier: spamoracle\nnum_meaningful_words: 3\nmin_meaningful_words: 3\nspam_header: X-My Spam\nattachments_header: X-Att\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := mailsift(t, readFile(t, fixtures+"msg1.eml"), "--config", cfg, "--db", db, "mark")
@@ -200,5 +202,61 @@ func TestConfigFile(t *testing.T) {
 	}
 	if n := strings.Count(strings.SplitN(strings.SplitN(r.stdout, "X-My Spam: ", 2)[1], "\n", 2)[0], ":"); n != 3 {
 		t.Errorf("%d words in the header, want 3", n)
+	}
+}
+
+// train --on-error learns only what the database gets wrong or is unsure
+// of; --until-no-error then teaches the regression again.
+func TestTrainModes(t *testing.T) {
+	db := trained(t)
+	spam := readFile(t, fixtures+"msg1.eml")
+	r := mailsift(t, spam, "--db", db, "train", "--on-error", "--spam")
+	if r.code != 0 || !strings.Contains(r.stderr, "0 new") {
+		t.Fatalf("train --on-error of a spam scored spam: %d %s", r.code, r.stderr)
+	}
+	var rec dbRecord
+	if err := json.Unmarshal([]byte(mailsift(t, "", "--db", db, "stats", "--json").stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.DefaultSpam != 4 || rec.Spam != 4 {
+		t.Errorf("after --on-error: %+v, want 4 spam learned", rec)
+	}
+	// A ham that reads as spam is a mistake: it is learned.
+	r = mailsift(t, spam, "--db", db, "train", "--on-error", "--ham")
+	if r.code != 0 || !strings.Contains(r.stderr, "1 new") {
+		t.Fatalf("train --on-error of a misjudged ham: %d %s", r.code, r.stderr)
+	}
+	r = mailsift(t, "", "--db", db, "train", "--until-no-error", "5", "--thick", "0.3", "--ham", fixtures+"ham.mbox", "--spam", fixtures+"spam.mbox")
+	if r.code != 0 || !strings.Contains(r.stderr, "learned") {
+		t.Fatalf("train --until-no-error: %d %s", r.code, r.stderr)
+	}
+	for _, bad := range [][]string{{"--until-no-error", "0"}, {"--thick", "0.5"}} {
+		if r := mailsift(t, "", append([]string{"--db", db, "train"}, append(bad, "--ham", fixtures+"ham.mbox")...)...); r.code != 2 {
+			t.Errorf("train %v: exit %d, want 2", bad, r.code)
+		}
+	}
+}
+
+// The classifier comes from the configuration, then $MAILSIFT_CLASSIFIER,
+// then --classifier; SpamOracle's words carry no feature prefixes.
+func TestClassifierChoice(t *testing.T) {
+	db := trained(t)
+	msg := readFile(t, fixtures+"msg1.eml")
+	def := mailsift(t, msg, "--db", db, "mark").stdout
+	flag := mailsift(t, msg, "--db", db, "--classifier", "spamoracle", "mark").stdout
+	if def == flag || !strings.Contains(def, "subj:") || strings.Contains(flag, "subj:") {
+		t.Errorf("default and spamoracle marks:\n%s\n%s", def, flag)
+	}
+	t.Setenv("MAILSIFT_CLASSIFIER", "spamoracle")
+	var out, errb bytes.Buffer
+	if code := run([]string{"--db", db, "mark"}, strings.NewReader(msg), &out, &errb); code != 0 || out.String() != flag {
+		t.Errorf("MAILSIFT_CLASSIFIER=spamoracle: %d %s", code, out.String())
+	}
+	if r := mailsift(t, "", "--db", db, "--classifier", "magic", "stats"); r.code != 2 || !strings.Contains(r.stderr, "magic") {
+		t.Errorf("bad classifier: %d %s", r.code, r.stderr)
+	}
+	// mark passes the mail through whatever is wrong.
+	if r := mailsift(t, msg, "--db", db, "--classifier", "magic", "mark"); r.code != 0 || !strings.Contains(r.stdout, "X-Spam: unknown") {
+		t.Errorf("mark with a bad classifier: %d %s", r.code, r.stdout)
 	}
 }

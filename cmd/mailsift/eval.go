@@ -18,9 +18,11 @@ import (
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/eval"
 	"github.com/mailsift/mailsift/internal/filter"
+	"github.com/mailsift/mailsift/internal/logreg"
 	mailparse "github.com/mailsift/mailsift/internal/mail"
 	"github.com/mailsift/mailsift/internal/mailbox"
 	"github.com/mailsift/mailsift/internal/progress"
+	"github.com/mailsift/mailsift/internal/tokendb"
 )
 
 // evalInput is a source of labelled mail: paths (mailboxes, directories)
@@ -41,7 +43,9 @@ type evalMessage struct {
 	side   int  // 1 train, 2 test
 	fold   int
 	date   time.Time
-	tokens []string
+	hash   [32]byte // the ledger hash: training runs in this order, as in the database
+	tokens []string // SpamOracle's words, or the Fisher features
+	idx    []uint32 // hashed features of the logistic regression
 }
 
 // evalReport is eval --json.
@@ -75,16 +79,19 @@ func cmdEval(e env, args []string) (int, error) {
 		online, asJSON bool
 		plot, scores   string
 		root           string
-		classifier     = "spamoracle"
-		fisher         = bayes.DefaultFisher()
+		classifier     = e.cfg.Classifier
+		lr             = tokendb.Regression
+		fusedFlags     []func(*filter.Fused)
+		passes         int
+		thick          = 0.1
 	)
-	floatFlag := func(p *float64, names ...string) flagSpec {
-		return flagSpec{names: names, hasValue: true, set: func(v string) error {
+	fusedFlag := func(name string, field func(*filter.Fused) *float64) flagSpec {
+		return flagSpec{names: []string{name}, hasValue: true, set: func(v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 || f > 1 {
 				return usagef("%q is not a number between 0 and 1", v)
 			}
-			*p = f
+			fusedFlags = append(fusedFlags, func(p *filter.Fused) { *field(p) = f })
 			return nil
 		}}
 	}
@@ -113,17 +120,42 @@ func cmdEval(e env, args []string) (int, error) {
 			return nil
 		}},
 		{names: []string{"classifier"}, hasValue: true, set: func(v string) error {
-			if v != "spamoracle" && v != "fisher" {
-				return usagef("%q: the classifiers are spamoracle and fisher", v)
+			if v != filter.Default && v != filter.SpamOracle && v != "fisher" && v != "logreg" {
+				return usagef("%q: the classifiers are default, spamoracle, and for comparison fisher and logreg", v)
 			}
 			classifier = v
 			return nil
 		}},
-		floatFlag(&fisher.S, "robs"),
-		floatFlag(&fisher.X, "robx"),
-		floatFlag(&fisher.MinDev, "min-dev"),
-		floatFlag(&fisher.HamCutoff, "ham-cutoff"),
-		floatFlag(&fisher.SpamCut, "spam-cutoff"),
+		fusedFlag("robs", func(f *filter.Fused) *float64 { return &f.Fisher.S }),
+		fusedFlag("robx", func(f *filter.Fused) *float64 { return &f.Fisher.X }),
+		fusedFlag("min-dev", func(f *filter.Fused) *float64 { return &f.Fisher.MinDev }),
+		fusedFlag("ham-cutoff", func(f *filter.Fused) *float64 { return &f.HamCutoff }),
+		fusedFlag("spam-cutoff", func(f *filter.Fused) *float64 { return &f.SpamCutoff }),
+		fusedFlag("weight", func(f *filter.Fused) *float64 { return &f.Weight }),
+		{names: []string{"rate"}, hasValue: true, set: func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 10 {
+				return usagef("%q: the learning rate is a number above 0, at most 10", v)
+			}
+			lr.Rate = f
+			return nil
+		}},
+		{names: []string{"passes"}, hasValue: true, set: func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				return usagef("%q: passes are 0 to 100", v)
+			}
+			passes = n
+			return nil
+		}},
+		{names: []string{"thick"}, hasValue: true, set: func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f >= 0.5 {
+				return usagef("%q: the thick threshold is at least 0 and below 0.5", v)
+			}
+			thick = f
+			return nil
+		}},
 		boolFlag(&online, "online"),
 		boolFlag(&asJSON, "json"),
 		{names: []string{"plot"}, hasValue: true, set: func(v string) error { plot = v; return nil }},
@@ -151,16 +183,23 @@ func cmdEval(e env, args []string) (int, error) {
 	}
 
 	start := time.Now()
-	msgs, failed, err := loadLabelled(e, inputs, root, folds, classifier == "fisher")
+	msgs, failed, err := loadLabelled(e, inputs, root, folds, classifier, lr)
 	if err != nil {
 		return exitError, err
 	}
 	readSecs := time.Since(start).Seconds()
 
-	r := evalRun{e: e}
-	if classifier == "fisher" {
-		r.fisher = &fisher
+	fused := e.cfg.Fused()
+	switch classifier {
+	case "fisher":
+		fused.Weight, fused.HamCutoff, fused.SpamCutoff = 0, 0.45, 0.99
+	case "logreg":
+		fused.Weight = 1
 	}
+	for _, o := range fusedFlags {
+		o(&fused)
+	}
+	r := evalRun{e: e, classifier: classifier, fused: fused, lr: lr, passes: passes, thick: thick}
 	switch {
 	case online:
 		r.online(msgs)
@@ -178,8 +217,8 @@ func cmdEval(e env, args []string) (int, error) {
 	}
 	m := eval.Summarize(r.samples, 0.001)
 	name := classifierName(e)
-	if classifier == "fisher" {
-		name = "fisher (robinson)"
+	if classifier != "spamoracle" {
+		name = classifier
 	}
 	rep := evalReport{
 		Mode: r.mode, Classifier: name,
@@ -250,7 +289,7 @@ func writeFile(path string, fill func(io.Writer) error) error {
 // loadLabelled reads and tokenizes every message of the inputs on all
 // cores, in input order. A list input ("@FILE") names one path per line,
 // relative to root.
-func loadLabelled(e env, inputs []evalInput, root string, folds int, features bool) ([]evalMessage, int, error) {
+func loadLabelled(e env, inputs []evalInput, root string, folds int, classifier string, lr logreg.Params) ([]evalMessage, int, error) {
 	tok := e.cfg.Tokenize()
 	var (
 		msgs   []evalMessage
@@ -268,13 +307,16 @@ func loadLabelled(e env, inputs []evalInput, root string, folds int, features bo
 		err := forEach(paths, e.stdin, bar, func(m mailbox.Message) (evalMessage, error) {
 			parsed := mailparse.Parse(m.Raw)
 			var toks []string
-			if features {
-				toks = distinct(tok.Features(parsed))
-			} else {
+			var idx []uint32
+			if classifier == filter.SpamOracle {
 				toks, _ = tok.Message(parsed)
+			} else {
+				toks = filter.Distinct(tok.Features(parsed))
+				idx = lr.Features(toks, m.Raw)
 			}
 			em := evalMessage{origin: m.Origin, path: m.Path, index: m.Index, spam: in.spam,
-				listed: in.side != 0, side: in.side, tokens: compactTokens(toks)}
+				hash:   filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader),
+				listed: in.side != 0, side: in.side, tokens: compactTokens(toks), idx: idx}
 			em.place(asStored(m), folds)
 			if d, err := mail.ParseDate(parsed.Header().Get("Date")); err == nil {
 				em.date = d
@@ -342,19 +384,6 @@ func asStored(m mailbox.Message) []byte {
 	return append([]byte("From "+m.Envelope+eol), m.Raw...)
 }
 
-// distinct keeps the first occurrence of each token.
-func distinct(toks []string) []string {
-	seen := make(map[string]bool, len(toks)/2)
-	out := toks[:0]
-	for _, t := range toks {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // compactTokens copies a message's tokens into one string, so that the
 // decoded text they point into can be freed while the run holds thousands
 // of messages.
@@ -401,7 +430,11 @@ func readList(file, root string) ([]string, error) {
 // evalRun trains models and collects the scores of the test messages.
 type evalRun struct {
 	e                    env
-	fisher               *bayes.Fisher // the Fisher classifier's parameters, or nil for SpamOracle's
+	classifier           string
+	fused                filter.Fused
+	lr                   logreg.Params
+	passes               int     // train-until-no-error passes after the first
+	thick                float64 // their threshold
 	mode                 string
 	samples              []eval.Sample
 	origins              []string
@@ -412,47 +445,95 @@ type evalRun struct {
 	err                  error
 }
 
-func (r *evalRun) train(m *eval.Model, msg evalMessage) {
+func (r *evalRun) train(m evalModel, msg evalMessage) {
 	t := time.Now()
-	m.Train(msg.tokens, msg.spam)
+	m.train(msg)
 	r.trainSecs += time.Since(t).Seconds()
 	r.trained++
 }
 
-// scorer scores a message's tokens against a model.
-type scorer interface {
-	Score(tokens []string) (bayes.Result, error)
+// evalModel is a classifier being evaluated over an in-memory store: the
+// filter that mark and test use, on what the run taught it.
+type evalModel struct {
+	store  *eval.Model
+	filter *filter.Filter
 }
 
-// fisherScorer is the Fisher classifier over a store of per-message counts.
-type fisherScorer struct {
-	params bayes.Fisher
-	store  filter.Store
-}
-
-func (f fisherScorer) Score(features []string) (bayes.Result, error) {
-	counts := make([]bayes.Counts, len(features))
-	totals, err := f.store.Lookup(features, counts)
-	if err != nil {
-		return bayes.Result{}, err
+func (m evalModel) train(msg evalMessage) {
+	if m.filter.Classifier == filter.SpamOracle {
+		m.store.Train(msg.tokens, msg.spam)
+	} else {
+		m.store.TrainFeatures(msg.hash, msg.tokens, msg.idx, msg.spam)
 	}
-	return f.params.Score(features, counts, totals), nil
 }
 
-// scorerFor returns the classifier of the run over model m.
-func (r *evalRun) scorerFor(m *eval.Model) scorer {
-	if r.fisher != nil {
-		return fisherScorer{params: *r.fisher, store: m}
+func (m evalModel) score(msg evalMessage) (bayes.Result, error) {
+	if m.filter.Classifier == filter.SpamOracle {
+		return m.filter.Score(msg.tokens)
 	}
-	return newFilter(r.e, m)
+	return m.filter.ScoreFeatures(msg.tokens, msg.idx)
 }
 
-func (r *evalRun) test(f scorer, msg evalMessage) {
+// newModel returns an untrained model of the run's classifier.
+func (r *evalRun) newModel() evalModel {
+	store := eval.NewModel(r.lr)
+	f := newFilter(r.e, store)
+	f.Fused = r.fused
+	if r.classifier == filter.SpamOracle {
+		f.Classifier = filter.SpamOracle
+	}
+	return evalModel{store: store, filter: f}
+}
+
+// reinforce runs the passes of train-until-no-error over the training
+// messages: each pass teaches the regression again every message that it
+// scores on the wrong side of the thick threshold, until none is or the
+// passes run out.
+func (r *evalRun) reinforce(m evalModel, msgs []evalMessage, inTrain func(evalMessage) bool) {
+	t := time.Now()
+	defer func() { r.trainSecs += time.Since(t).Seconds() }()
+	m.store.Fit()
+	if r.classifier == filter.SpamOracle {
+		return
+	}
+	for range r.passes {
+		errs := 0
+		for _, msg := range shuffled(msgs) {
+			if !inTrain(msg) {
+				continue
+			}
+			res, err := m.score(msg)
+			if err != nil {
+				r.err = err
+				return
+			}
+			if wrongSide(res.Score, msg.spam, r.thick) {
+				m.store.Reinforce(msg.hash)
+				errs++
+			}
+		}
+		m.store.Fit()
+		if errs == 0 {
+			return
+		}
+	}
+}
+
+// wrongSide tells whether score is not clearly on the side of its class:
+// within thick of 0.5, or beyond it.
+func wrongSide(score float64, spam bool, thick float64) bool {
+	if spam {
+		return score < 0.5+thick
+	}
+	return score > 0.5-thick
+}
+
+func (r *evalRun) test(f evalModel, msg evalMessage) {
 	if r.err != nil {
 		return
 	}
 	t := time.Now()
-	res, err := f.Score(msg.tokens)
+	res, err := f.score(msg)
 	r.scoreSecs += time.Since(t).Seconds()
 	if err != nil {
 		r.err = err
@@ -485,17 +566,17 @@ func (r *evalRun) count(msg evalMessage) {
 // split trains on the train side and tests the test side.
 func (r *evalRun) split(msgs []evalMessage) {
 	r.mode = "train/test split"
-	m := eval.NewModel()
-	for _, msg := range msgs {
+	m := r.newModel()
+	for _, msg := range shuffled(msgs) {
 		if msg.side == 1 {
 			r.train(m, msg)
 			r.count(msg)
 		}
 	}
-	f := r.scorerFor(m)
+	r.reinforce(m, msgs, func(msg evalMessage) bool { return msg.side == 1 })
 	for _, msg := range msgs {
 		if msg.side == 2 {
-			r.test(f, msg)
+			r.test(m, msg)
 		}
 	}
 }
@@ -505,16 +586,16 @@ func (r *evalRun) split(msgs []evalMessage) {
 func (r *evalRun) folds(msgs []evalMessage, k int) {
 	r.mode = fmt.Sprintf("%d-fold cross-validation", k)
 	for fold := range k {
-		m := eval.NewModel()
-		for _, msg := range msgs {
+		m := r.newModel()
+		for _, msg := range shuffled(msgs) {
 			if msg.fold != fold {
 				r.train(m, msg)
 			}
 		}
-		f := r.scorerFor(m)
+		r.reinforce(m, msgs, func(msg evalMessage) bool { return msg.fold != fold })
 		for _, msg := range msgs {
 			if msg.fold == fold {
-				r.test(f, msg)
+				r.test(m, msg)
 			}
 		}
 	}
@@ -529,13 +610,22 @@ func (r *evalRun) online(msgs []evalMessage) {
 	r.mode = "online, in date order"
 	sorted := append([]evalMessage(nil), msgs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].date.Before(sorted[j].date) })
-	m := eval.NewModel()
-	f := r.scorerFor(m)
+	m := r.newModel()
+	m.store.Online = true
 	for _, msg := range sorted {
-		r.test(f, msg)
+		r.test(m, msg)
 		r.train(m, msg)
 		r.count(msg)
 	}
+}
+
+// shuffled returns the messages in the order of their ledger hashes, the
+// order in which the database fits its regression; it mixes ham and spam
+// however they were given.
+func shuffled(msgs []evalMessage) []evalMessage {
+	out := append([]evalMessage(nil), msgs...)
+	sort.SliceStable(out, func(i, j int) bool { return bytes.Compare(out[i].hash[:], out[j].hash[:]) < 0 })
+	return out
 }
 
 // writeScores writes "<origin>\t<score>\t<spam|ham|unsure>" per test

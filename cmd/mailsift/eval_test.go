@@ -119,7 +119,7 @@ func TestEvalFisher(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Classifier != "fisher (robinson)" || rep.AUC != 1 || rep.FPPercent != 0 || rep.FNPercent != 0 {
+	if rep.Classifier != "fisher" || rep.AUC != 1 || rep.FPPercent != 0 || rep.FNPercent != 0 {
 		t.Errorf("report %+v", rep)
 	}
 	for _, bad := range [][]string{{"--classifier", "magic"}, {"--robs", "7"}} {

@@ -25,8 +25,23 @@ func TestMain(m *testing.M) {
 func mailsiftCmd(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "MAILSIFT_BE_MAIN=1", "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "MAILSIFT_BE_MAIN=1", "XDG_CONFIG_HOME="+testConfigHome(t))
 	return cmd
+}
+
+// testConfigHome returns a configuration directory for one test. Its
+// config.yml lowers min_trained to 2: the sample corpus holds four mails
+// of each class, fewer than the default classifier wants by default.
+func testConfigHome(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "mailsift"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mailsift", "config.yml"), []byte("min_trained: 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // result of an in-process run.
@@ -39,7 +54,8 @@ type result struct {
 // from the user's configuration.
 func mailsift(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", testConfigHome(t))
+	t.Setenv("MAILSIFT_CLASSIFIER", "")
 	t.Setenv("MAILSIFT_DB", "")
 	var out, errb bytes.Buffer
 	code := run(args, strings.NewReader(stdin), &out, &errb)

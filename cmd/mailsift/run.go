@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/config"
+	"github.com/mailsift/mailsift/internal/filter"
 )
 
 // Exit statuses.
@@ -80,10 +81,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 
-	var configPath, dbPath, profile string
+	var configPath, dbPath, profile, classifier string
 	for len(args) > 0 {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
-		if !strings.HasPrefix(args[0], "-") || (name != "config" && name != "db" && name != "f" && name != "cpuprofile") {
+		if !strings.HasPrefix(args[0], "-") || (name != "config" && name != "db" && name != "f" && name != "cpuprofile" && name != "classifier") {
 			break
 		}
 		if !hasValue {
@@ -99,6 +100,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			configPath = value
 		case "cpuprofile":
 			profile = value
+		case "classifier":
+			classifier = value
 		default:
 			dbPath = value
 		}
@@ -127,6 +130,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 
 	cfg, err := config.Load(configPath)
+	if err == nil {
+		err = overrideClassifier(&cfg, classifier)
+	}
 	if err != nil {
 		if cmd == "mark" {
 			// mark must pass the mail through whatever is wrong.
@@ -193,4 +199,19 @@ func init() {
 		"backup":  cmdBackup,
 		"restore": cmdRestore,
 	}
+}
+
+// overrideClassifier applies $MAILSIFT_CLASSIFIER, then --classifier, to the
+// configuration.
+func overrideClassifier(cfg *config.Config, flag string) error {
+	for _, v := range []string{os.Getenv("MAILSIFT_CLASSIFIER"), flag} {
+		if v == "" {
+			continue
+		}
+		if v != filter.Default && v != filter.SpamOracle {
+			return fmt.Errorf("classifier %q: use %q or %q", v, filter.Default, filter.SpamOracle)
+		}
+		cfg.Classifier = v
+	}
+	return nil
 }

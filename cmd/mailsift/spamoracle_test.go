@@ -57,12 +57,12 @@ func TestSpamOracleMigration(t *testing.T) {
 	// The same verdicts and scores on the sample mail.
 	scores := regexp.MustCompile(`(?m)^Score: .*$`)
 	soTest := spamoracle(t, "", "-f", so, "test", fixtures+"ham.mbox", fixtures+"spam.mbox")
-	msTest := mailsift(t, "", "--db", ms, "test", fixtures+"ham.mbox", fixtures+"spam.mbox").stdout
+	msTest := mailsift(t, "", "--db", ms, "--classifier", "spamoracle", "test", fixtures+"ham.mbox", fixtures+"spam.mbox").stdout
 	if a, b := scores.FindAllString(soTest, -1), scores.FindAllString(msTest, -1); len(a) != 8 || strings.Join(a, "\n") != strings.Join(b, "\n") {
 		t.Errorf("scores differ:\nspamoracle:\n%s\nmailsift:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
 	soMark := spamoracle(t, readFile(t, fixtures+"msg1.eml"), "-f", so, "mark")
-	msMark := mailsift(t, readFile(t, fixtures+"msg1.eml"), "--db", ms, "mark").stdout
+	msMark := mailsift(t, readFile(t, fixtures+"msg1.eml"), "--db", ms, "--classifier", "spamoracle", "mark").stdout
 	if soMark != msMark {
 		t.Errorf("mark differs:\nspamoracle:\n%s\nmailsift:\n%s", soMark, msMark)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/mail"
 	"github.com/mailsift/mailsift/internal/mailbox"
@@ -24,15 +26,40 @@ type inputGroup struct {
 	paths []string
 }
 
+// trainMode is how train picks what to learn.
+type trainMode struct {
+	onError bool    // learn only what the database gets wrong or is unsure of
+	passes  int     // then teach the regression again what it still gets wrong, up to this many times
+	thick   float64 // "wrong" includes scores within thick of 0.5
+}
+
 func cmdTrain(e env, args []string) (int, error) {
 	var (
 		groups []inputGroup
 		class  tokendb.Class
 		quiet  bool
+		mode   trainMode
 	)
 	specs := []flagSpec{
 		{names: []string{"ham", "good", "h"}, set: func(string) error { class = tokendb.Ham; return nil }},
 		{names: []string{"spam", "s"}, set: func(string) error { class = tokendb.Spam; return nil }},
+		boolFlag(&mode.onError, "on-error"),
+		{names: []string{"until-no-error"}, hasValue: true, set: func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return usagef("%q: --until-no-error takes the most passes, 1 to 100", v)
+			}
+			mode.passes = n
+			return nil
+		}},
+		{names: []string{"thick"}, hasValue: true, set: func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f >= 0.5 {
+				return usagef("%q: the thick threshold is at least 0 and below 0.5", v)
+			}
+			mode.thick = f
+			return nil
+		}},
 		boolFlag(&quiet, "quiet", "q"),
 		{names: []string{"v", "verbose"}, set: func(string) error { quiet = false; return nil }},
 	}
@@ -60,7 +87,7 @@ func cmdTrain(e env, args []string) (int, error) {
 		}
 		groups = []inputGroup{{class: class, paths: []string{"-"}}}
 	}
-	return learn(e, groups, quiet, false)
+	return learn(e, groups, quiet, false, mode)
 }
 
 func cmdUntrain(e env, args []string) (int, error) {
@@ -72,12 +99,12 @@ func cmdUntrain(e env, args []string) (int, error) {
 	if len(paths) == 0 {
 		paths = []string{"-"}
 	}
-	return learn(e, []inputGroup{{paths: paths}}, quiet, true)
+	return learn(e, []inputGroup{{paths: paths}}, quiet, true, trainMode{})
 }
 
 // learn tokenizes the groups' messages on all cores and applies them to the
 // database in as few transactions as possible.
-func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
+func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int, error) {
 	start := time.Now()
 	tok := e.cfg.Tokenize()
 	var (
@@ -90,7 +117,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 		if pending == 0 {
 			return nil
 		}
-		r, err := applyBatch(e, batch, forget)
+		r, err := applyBatch(e, batch, forget, mode)
 		if err != nil {
 			return err
 		}
@@ -98,6 +125,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 		total.Moved += r.Moved
 		total.Skipped += r.Skipped
 		total.Unlearned += r.Unlearned
+		total.Reinforced += r.Reinforced
 		batch, pending = tokendb.Batch{}, 0
 		return nil
 	}
@@ -109,8 +137,11 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 	bar := progress.New(e.stderr, verbOf(forget), inputSize(paths))
 	for _, g := range groups {
 		err := forEach(g.paths, e.stdin, bar, func(m mailbox.Message) (tokendb.Doc, error) {
-			words, _ := tok.Message(mail.Parse(m.Raw))
-			return tokendb.NewDoc(filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader), words), nil
+			parsed := mail.Parse(m.Raw)
+			hash := filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader)
+			words, _ := tok.Message(parsed)
+			features := filter.Distinct(tok.Features(parsed))
+			return tokendb.NewDoc(hash, words).WithFeatures(features, filter.Hashed(features, m.Raw)), nil
 		}, func(m mailbox.Message, d tokendb.Doc, err error) error {
 			if err != nil {
 				failed++
@@ -148,6 +179,9 @@ func learn(e env, groups []inputGroup, quiet, forget bool) (int, error) {
 		} else {
 			fmt.Fprintf(e.stderr, "trained %d messages (%d new, %d moved to the other class, %d already known) in %.2fs, %.0f/s\n",
 				n, total.Learned, total.Moved, total.Skipped, secs, float64(n)/secs)
+			if mode.passes > 0 {
+				fmt.Fprintf(e.stderr, "the regression learned %d of them again until it had no error\n", total.Reinforced)
+			}
 		}
 	}
 	if failed > 0 {
@@ -164,16 +198,62 @@ func verbOf(forget bool) string {
 	return "train"
 }
 
-func applyBatch(e env, b tokendb.Batch, forget bool) (tokendb.Result, error) {
+func applyBatch(e env, b tokendb.Batch, forget bool, mode trainMode) (res tokendb.Result, err error) {
 	db, err := tokendb.Open(e.db, tokendb.Options{Create: !forget, Timeout: e.cfg.LockTimeout})
 	if err != nil {
 		return tokendb.Result{}, err
 	}
-	var r tokendb.Result
+	defer func() { err = errors.Join(err, db.Close()) }()
 	if forget {
-		r, err = db.Untrain(append(b.Ham, b.Spam...))
-	} else {
-		r, err = db.Apply(b)
+		return db.Untrain(append(b.Ham, b.Spam...))
 	}
-	return r, errors.Join(err, db.Close())
+	given := len(b.Ham) + len(b.Spam)
+	if mode.onError {
+		if b, err = mistakes(e, db, b, mode.thick); err != nil {
+			return res, err
+		}
+	}
+	if res, err = db.Apply(b); err != nil {
+		return res, err
+	}
+	res.Skipped += given - len(b.Ham) - len(b.Spam)
+	for range mode.passes {
+		wrong, err := mistakes(e, db, b, mode.thick)
+		if err != nil {
+			return res, err
+		}
+		if len(wrong.Ham)+len(wrong.Spam) == 0 {
+			break
+		}
+		wrong.Reinforce = true
+		r, err := db.Apply(wrong)
+		if err != nil {
+			return res, err
+		}
+		res.Reinforced += r.Reinforced
+	}
+	return res, nil
+}
+
+// mistakes returns the messages of b that the default classifier, as the
+// database stands, scores on the wrong side of 0.5 or within thick of it.
+func mistakes(e env, db *tokendb.DB, b tokendb.Batch, thick float64) (tokendb.Batch, error) {
+	f := newFilter(e, db)
+	var wrong tokendb.Batch
+	for _, side := range []struct {
+		docs []tokendb.Doc
+		spam bool
+		into *[]tokendb.Doc
+	}{{b.Ham, false, &wrong.Ham}, {b.Spam, true, &wrong.Spam}} {
+		for _, d := range side.docs {
+			r, err := f.ScoreFeatures(d.Features, d.Hashed)
+			if err != nil {
+				return tokendb.Batch{}, err
+			}
+			if r.Verdict == bayes.Unknown || wrongSide(r.Score, side.spam, thick) {
+				*side.into = append(*side.into, d)
+			}
+		}
+	}
+	return wrong, nil
 }

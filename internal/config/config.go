@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
@@ -55,6 +56,30 @@ type Config struct {
 	ReassembleWords bool `yaml:"reassemble_words"`
 	// Most bytes of decoded text read from one part.
 	MaxTextBytes int `yaml:"max_text_bytes"`
+
+	// The classifier of mark and test: "default" (Robinson-Fisher and
+	// logistic regression over header-aware features, fused) or
+	// "spamoracle" (SpamOracle's scoring, output as SpamOracle's). train
+	// teaches both. $MAILSIFT_CLASSIFIER and --classifier override it.
+	Classifier string `yaml:"classifier"`
+	// Messages of each class the default classifier must have learned
+	// before it says yes or no.
+	MinTrained uint32 `yaml:"min_trained"`
+	// The default classifier's score at or below which a message is good.
+	HamCutoff float64 `yaml:"ham_cutoff"`
+	// The default classifier's score at or above which a message is spam.
+	SpamCutoff float64 `yaml:"spam_cutoff"`
+	// The regression's share of the default classifier's log-odds; the
+	// rest is Robinson-Fisher's.
+	RegressionWeight float64 `yaml:"regression_weight"`
+	// Robinson-Fisher: strength of the prior for rare features (bogofilter's
+	// robs).
+	FisherS float64 `yaml:"fisher_s"`
+	// Robinson-Fisher: the prior probability of an unseen feature (robx).
+	FisherX float64 `yaml:"fisher_x"`
+	// Robinson-Fisher: features whose probability is within this of 0.5
+	// are left out (min_dev).
+	FisherMinDev float64 `yaml:"fisher_min_dev"`
 
 	// Header that mark adds with the verdict.
 	SpamHeader string `yaml:"spam_header"`
@@ -88,7 +113,16 @@ type Config struct {
 // Default returns the built-in configuration: SpamOracle's defaults.
 func Default() Config {
 	p := bayes.DefaultParams()
+	f := filter.DefaultFused()
 	return Config{
+		Classifier:           filter.Default,
+		MinTrained:           f.MinTrain,
+		HamCutoff:            f.HamCutoff,
+		SpamCutoff:           f.SpamCutoff,
+		RegressionWeight:     f.Weight,
+		FisherS:              f.Fisher.S,
+		FisherX:              f.Fisher.X,
+		FisherMinDev:         f.Fisher.MinDev,
 		DatabaseFile:         defaultDatabase(),
 		LockTimeout:          10 * time.Second,
 		MailHeaders:          tokenize.DefaultMailHeaders,
@@ -217,6 +251,24 @@ func (c Config) Validate() error {
 	if c.RobinsonS < 0 {
 		bad("robinson_s is negative")
 	}
+	if c.Classifier != filter.Default && c.Classifier != filter.SpamOracle {
+		bad("classifier %q: use %q or %q", c.Classifier, filter.Default, filter.SpamOracle)
+	}
+	if !(0 <= c.HamCutoff && c.HamCutoff < c.SpamCutoff && c.SpamCutoff <= 1) {
+		bad("need 0 <= ham_cutoff < spam_cutoff <= 1, have %g and %g", c.HamCutoff, c.SpamCutoff)
+	}
+	if c.RegressionWeight < 0 || c.RegressionWeight > 1 {
+		bad("regression_weight must be 0 to 1, not %g", c.RegressionWeight)
+	}
+	if c.FisherS < 0 {
+		bad("fisher_s is negative")
+	}
+	if c.FisherX <= 0 || c.FisherX >= 1 {
+		bad("fisher_x must be between 0 and 1, not %g", c.FisherX)
+	}
+	if c.FisherMinDev < 0 || c.FisherMinDev >= 0.5 {
+		bad("fisher_min_dev must be at least 0 and below 0.5, not %g", c.FisherMinDev)
+	}
 	if c.RobinsonX <= 0 || c.RobinsonX >= 1 {
 		bad("robinson_x must be between 0 and 1, not %g", c.RobinsonX)
 	}
@@ -271,4 +323,14 @@ func (c Config) Tokenize() tokenize.Options {
 	o.AlternativeFavorHTML = c.AlternativeFavorHTML
 	o.MaxTextBytes = c.MaxTextBytes
 	return o
+}
+
+// Fused returns the default classifier's parameters.
+func (c Config) Fused() filter.Fused {
+	f := filter.DefaultFused()
+	f.MinTrain = c.MinTrained
+	f.HamCutoff, f.SpamCutoff = c.HamCutoff, c.SpamCutoff
+	f.Weight = c.RegressionWeight
+	f.Fisher.S, f.Fisher.X, f.Fisher.MinDev = c.FisherS, c.FisherX, c.FisherMinDev
+	return f
 }

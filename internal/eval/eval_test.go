@@ -2,14 +2,18 @@ package eval
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/logreg"
 )
 
 func TestAUC(t *testing.T) {
@@ -84,7 +88,7 @@ func TestSplitStable(t *testing.T) {
 }
 
 func TestModel(t *testing.T) {
-	m := NewModel()
+	m := NewModel(logreg.DefaultParams())
 	m.Train([]string{"free", "free", "money"}, true)
 	m.Train([]string{"meeting", "free"}, false)
 	out := make([]bayes.Counts, 3)
@@ -94,6 +98,37 @@ func TestModel(t *testing.T) {
 	}
 	if out[0] != (bayes.Counts{Good: 1, Spam: 2}) || out[1] != (bayes.Counts{Good: 1}) || out[2] != (bayes.Counts{}) {
 		t.Errorf("counts %+v", out)
+	}
+}
+
+// The regression is fitted from all examples at once, so the order of
+// training does not change it.
+func TestModelFitIgnoresOrder(t *testing.T) {
+	type ex struct {
+		text string
+		spam bool
+	}
+	var exs []ex
+	for i := range 30 {
+		exs = append(exs, ex{fmt.Sprintf("meeting agenda %d", i), false}, ex{fmt.Sprintf("cheap pills %d", i), true})
+	}
+	p := logreg.DefaultParams()
+	probe := p.Features([]string{"meeting"}, []byte("cheap meeting"))
+	margin := func(order []ex) float64 {
+		m := NewModel(p)
+		for _, e := range order {
+			m.TrainFeatures(sha256.Sum256([]byte(e.text)), nil, p.Features(nil, []byte(e.text)), e.spam)
+		}
+		ev, err := m.LookupModel(nil, nil, probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.Margin
+	}
+	reversed := slices.Clone(exs)
+	slices.Reverse(reversed)
+	if a, b := margin(exs), margin(reversed); a != b || a == 0 {
+		t.Errorf("margin %v in one order, %v in the other", a, b)
 	}
 }
 

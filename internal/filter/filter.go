@@ -2,9 +2,12 @@
 // in, a verdict with its explanation out, and the marked message that mark
 // writes.
 //
-// Data flows from the raw bytes through mail.Parse, the tokenizer (text
-// selection and SpamOracle's word rules), a lookup of every distinct word in
-// the Store, and bayes.Params.Score. Mark then inserts the verdict and the
+// Data flows from the raw bytes through mail.Parse and the tokenizer to one
+// of two classifiers. The default one (Fused) takes the header-aware
+// features of the message and its hashed 4-grams, looks up their counts and
+// the regression's margin in the Store, and mixes Robinson-Fisher with
+// logistic regression. SpamOracle's takes its word rules, looks up every
+// word, and scores with bayes.Params. Mark then inserts the verdict and the
 // attachment summary as header lines into the original bytes, leaving every
 // other byte as it was.
 //
@@ -21,22 +24,34 @@ import (
 
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/mail"
+	"github.com/mailsift/mailsift/internal/tokendb"
 	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
 // Store is what the filter needs from a token database. Lookup fills
-// out[i] with the counts of words[i] (zero for an unknown word) and returns
-// the message totals that those counts belong to. It may block briefly
-// while another process writes the database.
+// out[i] with the counts of SpamOracle's words[i] (zero for an unknown word)
+// and returns the message totals that those counts belong to; LookupModel
+// does the same for the default classifier's features and adds the
+// regression's margin over hashed. Both may block briefly while another
+// process writes the database.
 type Store interface {
 	Lookup(words []string, out []bayes.Counts) (bayes.Totals, error)
+	LookupModel(features []string, out []bayes.Counts, hashed []uint32) (tokendb.Evidence, error)
 }
+
+var (
+	_ Store = (*tokendb.DB)(nil)
+	_ Store = (*tokendb.Snapshot)(nil)
+)
 
 // Filter classifies messages.
 type Filter struct {
-	Params bayes.Params
-	Tokens tokenize.Options
-	Store  Store
+	// Classifier is Default or SpamOracle; empty means Default.
+	Classifier string
+	Params     bayes.Params // SpamOracle's parameters
+	Fused      Fused        // the default classifier's parameters
+	Tokens     tokenize.Options
+	Store      Store
 	// Reassemble turns on SpamOracle's reassembly of s p a c e d words
 	// against the words the Store holds.
 	Reassemble bool
@@ -64,16 +79,51 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 		Subject:     joinDecoded(m.Header(), "Subject"),
 		Attachments: AttachmentSummary(m),
 	}
-	opts := f.Tokens
-	if f.Reassemble {
-		opts.Known = f.known
-	}
-	toks, defects := opts.Message(m)
 	var err error
-	v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
-
-	v.Result, err = f.Score(toks)
+	if f.Classifier == SpamOracle {
+		opts := f.Tokens
+		if f.Reassemble {
+			opts.Known = f.known
+		}
+		toks, defects := opts.Message(m)
+		v.Defects = append(append([]mail.Defect(nil), m.Defects...), defects...)
+		v.Result, err = f.Score(toks)
+		return v, err
+	}
+	features := Distinct(f.Tokens.Features(m))
+	v.Defects = m.Defects
+	v.Result, err = f.ScoreFeatures(features, Hashed(features, m.Raw))
 	return v, err
+}
+
+// ScoreFeatures decides on a message with the default classifier, from its
+// distinct features and their hashes.
+func (f *Filter) ScoreFeatures(features []string, hashed []uint32) (bayes.Result, error) {
+	counts := make([]bayes.Counts, len(features))
+	ev, err := f.Store.LookupModel(features, counts, hashed)
+	if err != nil {
+		return bayes.Result{}, fmt.Errorf("filter: %w", err)
+	}
+	return f.Fused.Score(features, counts, ev), nil
+}
+
+// Hashed returns the regression's indices of a message with features
+// (repeats allowed) and raw bytes.
+func Hashed(features []string, raw []byte) []uint32 {
+	return tokendb.Regression.Features(features, raw)
+}
+
+// Distinct keeps the first occurrence of each feature, in place.
+func Distinct(features []string) []string {
+	seen := make(map[string]struct{}, len(features)/2)
+	out := features[:0]
+	for _, t := range features {
+		if _, ok := seen[t]; !ok {
+			seen[t] = struct{}{}
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Score decides on a message from its tokens, in stream order with repeats,

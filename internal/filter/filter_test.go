@@ -14,15 +14,21 @@ import (
 
 // memStore is a Store over a map, for tests.
 type memStore struct {
-	totals bayes.Totals
-	words  map[string]bayes.Counts
+	totals   bayes.Totals
+	words    map[string]bayes.Counts
+	features map[string]bayes.Counts
+	ftotals  bayes.Totals
+	margin   float64
 }
 
-var (
-	_ Store = (*memStore)(nil)
-	_ Store = (*tokendb.DB)(nil)
-	_ Store = (*tokendb.Snapshot)(nil)
-)
+var _ Store = (*memStore)(nil)
+
+func (s *memStore) LookupModel(features []string, out []bayes.Counts, hashed []uint32) (tokendb.Evidence, error) {
+	for i, f := range features {
+		out[i] = s.features[f]
+	}
+	return tokendb.Evidence{Totals: s.ftotals, Margin: s.margin}, nil
+}
 
 func (s *memStore) Lookup(words []string, out []bayes.Counts) (bayes.Totals, error) {
 	for i, w := range words {
@@ -99,7 +105,7 @@ func FuzzMark(f *testing.F) {
 		f.Add(b)
 	}
 	store := &memStore{totals: bayes.Totals{Good: 4, Spam: 4}, words: map[string]bayes.Counts{"free": {Spam: 9}, "meeting": {Good: 7}}}
-	fl := &Filter{Params: bayes.DefaultParams(), Tokens: tokenize.DefaultOptions(), Store: store}
+	fl := &Filter{Classifier: SpamOracle, Params: bayes.DefaultParams(), Tokens: tokenize.DefaultOptions(), Store: store}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		in := append([]byte(nil), raw...)
 		v, err := fl.Classify(raw)
@@ -180,7 +186,7 @@ func TestClassify(t *testing.T) {
 	for _, w := range []string{"free", "money", "click", "offer", "claim", "now"} {
 		store.words[w] = bayes.Counts{Spam: 10}
 	}
-	fl := &Filter{Params: bayes.DefaultParams(), Tokens: tokenize.DefaultOptions(), Store: store}
+	fl := &Filter{Classifier: SpamOracle, Params: bayes.DefaultParams(), Tokens: tokenize.DefaultOptions(), Store: store}
 	v, err := fl.Classify([]byte("From: Promo <p@x.example>\nSubject: FREE money\n\nclick now to claim the offer\n"))
 	if err != nil {
 		t.Fatal(err)

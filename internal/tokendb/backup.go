@@ -83,7 +83,8 @@ var (
 )
 
 // Restore reads SpamOracle's text format and replaces all words and totals,
-// and clears the ledger, in one write transaction; on error nothing changes.
+// and clears the ledger and the default classifier (the format holds only
+// SpamOracle's words), in one write transaction; on error nothing changes.
 // It returns the number of words stored. Lines are split at their first two
 // spaces into a word and two decimal counts that fit 32 bits; a trailing CR
 // is tolerated (SpamOracle rejects it). Unlike SpamOracle, which stores
@@ -113,7 +114,10 @@ func (db *DB) Restore(r io.Reader) (words int, err error) {
 		if !ok {
 			return false, errWrongVersion
 		}
-		for _, name := range [][]byte{bucketWords, bucketLedger} {
+		if err := tx.Bucket(bucketMeta).Put(keyFeatureTotals, encodeTotals(bayes.Totals{})); err != nil {
+			return false, err
+		}
+		for _, name := range allBuckets {
 			if err := tx.DeleteBucket(name); err != nil {
 				return false, err
 			}

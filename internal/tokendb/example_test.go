@@ -62,8 +62,8 @@ func Example() {
 	}
 	fmt.Println(out, tot)
 	// Output:
-	// {Learned:2 Moved:0 Skipped:0 Unlearned:0}
-	// {Learned:0 Moved:1 Skipped:0 Unlearned:0}
+	// {Learned:2 Moved:0 Skipped:0 Unlearned:0 Reinforced:0}
+	// {Learned:0 Moved:1 Skipped:0 Unlearned:0 Reinforced:0}
 	// SPAMORACLE/1 1 1
 	// cheap 1 2
 	// meeting 1 0

@@ -51,6 +51,9 @@ func (db *DB) Lookup(words []string, out []bayes.Counts) (bayes.Totals, error) {
 // lookupBucket fills out[i] from the words bucket. One cursor and one key
 // buffer serve all words (Bucket.Get would allocate a cursor per word).
 func lookupBucket(b *bolt.Bucket, words []string, out []bayes.Counts) error {
+	if b == nil {
+		return fmt.Errorf("%w: missing bucket", ErrCorrupt)
+	}
 	cur := b.Cursor()
 	var key []byte
 	for i, w := range words {
@@ -107,11 +110,14 @@ func (db *DB) Walk(fn func(word string, c bayes.Counts) error) error {
 
 // Stats describes the database.
 type Stats struct {
-	Words      int    // distinct words stored
-	Ledger     int    // messages in the ledger
-	FileSize   int64  // size of the file in bytes
-	Generation uint64 // see DB.Generation
-	Totals     bayes.Totals
+	Words    int // distinct words stored
+	Features int // distinct features of the default classifier
+	// FeatureTotals counts the messages the default classifier learned.
+	FeatureTotals bayes.Totals
+	Ledger        int    // messages in the ledger
+	FileSize      int64  // size of the file in bytes
+	Generation    uint64 // see DB.Generation
+	Totals        bayes.Totals
 }
 
 // Stats returns counts and sizes. It reads every page of the words and
@@ -125,6 +131,13 @@ func (db *DB) Stats() (Stats, error) {
 		}
 		s.Words = words.Stats().KeyN
 		s.Ledger = ledger.Stats().KeyN
+		if f := tx.Bucket(bucketFeatures); f != nil {
+			s.Features = f.Stats().KeyN
+		}
+		var err error
+		if s.FeatureTotals, err = readTotalsKey(tx, keyFeatureTotals); err != nil {
+			return err
+		}
 		st, err := readState(tx)
 		if err != nil {
 			return err

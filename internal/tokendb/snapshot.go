@@ -1,9 +1,12 @@
 package tokendb
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/logreg"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -15,6 +18,11 @@ import (
 type Snapshot struct {
 	words  map[string]bayes.Counts
 	totals bayes.Totals
+	// The default classifier's part: feature counts, their totals, and the
+	// regression's weights (nil when it never learned).
+	features      map[string]bayes.Counts
+	featureTotals bayes.Totals
+	weights       *logreg.Model
 }
 
 // Snapshot copies every word whose weight (2·good + spam) is at least
@@ -43,12 +51,70 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 				s.words[string(k)] = c
 			}
 		}
-		return nil
+		return s.loadModel(tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tokendb: snapshot: %w", err)
 	}
 	return s, nil
+}
+
+// loadModel copies the default classifier's state.
+func (s *Snapshot) loadModel(tx *bolt.Tx) error {
+	var err error
+	if s.featureTotals, err = readTotalsKey(tx, keyFeatureTotals); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketFeatures)
+	if b == nil {
+		return fmt.Errorf("%w: no features bucket", ErrCorrupt)
+	}
+	s.features = make(map[string]bayes.Counts, b.Stats().KeyN)
+	cur := b.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		c, err := decodeCounts(v)
+		if err != nil {
+			return fmt.Errorf("feature %q: %w", k, err)
+		}
+		s.features[string(k)] = c
+	}
+	m := tx.Bucket(bucketModel)
+	if m == nil {
+		return fmt.Errorf("%w: no model bucket", ErrCorrupt)
+	}
+	v := m.Get(keyWeights)
+	if v == nil {
+		return nil
+	}
+	if len(v) != weightsSize {
+		return fmt.Errorf("%w: weights of %d bytes", ErrCorrupt, len(v))
+	}
+	s.weights = logreg.New(Regression)
+	for i := range s.weights.W {
+		s.weights.W[i] = math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:]))
+	}
+	return nil
+}
+
+// LookupModel is DB.LookupModel from the snapshot. It is safe for
+// concurrent use.
+func (s *Snapshot) LookupModel(features []string, out []bayes.Counts, hashed []uint32) (Evidence, error) {
+	if len(out) < len(features) {
+		return Evidence{}, fmt.Errorf("tokendb: snapshot lookup: %d results for %d features", len(out), len(features))
+	}
+	for i, f := range features {
+		out[i] = s.features[f]
+	}
+	ev := Evidence{Totals: s.featureTotals}
+	if s.weights != nil {
+		for _, i := range hashed {
+			if int(i) >= len(s.weights.W) {
+				return Evidence{}, fmt.Errorf("tokendb: feature index %d out of range", i)
+			}
+		}
+		ev.Margin = s.weights.Margin(hashed)
+	}
+	return ev, nil
 }
 
 // Lookup fills out[i] with the counts of words[i] and returns the totals.

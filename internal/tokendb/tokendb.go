@@ -83,7 +83,9 @@ const (
 	// mark behind a training run.
 	lockPoll = 5 * time.Millisecond
 
-	formatVersion = 1
+	// formatVersion 2 added the features and model buckets of the default
+	// classifier.
+	formatVersion = 2
 	magic         = "mailsift-tokendb"
 	// maxWordLen is bbolt's key size limit.
 	maxWordLen = bolt.MaxKeySize
@@ -96,12 +98,25 @@ var (
 	bucketMeta   = []byte("meta")
 	bucketWords  = []byte("words")
 	bucketLedger = []byte("ledger")
+	// bucketFeatures holds, per feature of the default classifier, the
+	// number of ham and spam messages it appeared in.
+	bucketFeatures = []byte("features")
+	// bucketModel holds the weights of the logistic regression.
+	bucketModel = []byte("model")
+	// bucketVectors holds, per learned message (keyed by its ledger hash),
+	// its hashed features: the regression is fitted again from them after
+	// every change, so it does not depend on the order of training runs.
+	bucketVectors = []byte("vectors")
 
 	keyMagic   = []byte("magic")
 	keyVersion = []byte("version")
 	keyID      = []byte("id")
 	keyTotals  = []byte("totals")
 	keyGen     = []byte("generation")
+	// keyFeatureTotals counts the messages the default classifier learned:
+	// a restored SpamOracle backup has words but no features.
+	keyFeatureTotals = []byte("feature-totals")
+	keyWeights       = []byte("logreg")
 )
 
 // DB is an open token database. It is safe for concurrent use.
@@ -276,7 +291,7 @@ func initLayout(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketWords, bucketLedger} {
+	for _, name := range allBuckets {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}
@@ -290,6 +305,7 @@ func initLayout(tx *bolt.Tx) error {
 		{keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)},
 		{keyID, id},
 		{keyTotals, encodeTotals(bayes.Totals{})},
+		{keyFeatureTotals, encodeTotals(bayes.Totals{})},
 		{keyGen, make([]byte, 8)},
 	}
 	for _, p := range puts {
@@ -316,15 +332,23 @@ func checkLayout(tx *bolt.Tx) error {
 	if n := binary.BigEndian.Uint32(v); n != formatVersion {
 		return fmt.Errorf("%w: unsupported format version %d (want %d)", ErrCorrupt, n, formatVersion)
 	}
-	if tx.Bucket(bucketWords) == nil || tx.Bucket(bucketLedger) == nil {
-		return fmt.Errorf("%w: missing bucket", ErrCorrupt)
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("%w: missing bucket %s", ErrCorrupt, name)
+		}
 	}
 	if _, err := readState(tx); err != nil {
 		return err
 	}
-	_, err := readTotals(tx)
+	if _, err := readTotals(tx); err != nil {
+		return err
+	}
+	_, err := readTotalsKey(tx, keyFeatureTotals)
 	return err
 }
+
+// allBuckets are the buckets besides meta.
+var allBuckets = [][]byte{bucketWords, bucketLedger, bucketFeatures, bucketModel, bucketVectors}
 
 // state identifies the content of a file: the id fixed at creation and the
 // generation. Two reads with the same state saw the same data.
@@ -348,14 +372,17 @@ func readState(tx *bolt.Tx) (state, error) {
 	return st, nil
 }
 
-func readTotals(tx *bolt.Tx) (bayes.Totals, error) {
+func readTotals(tx *bolt.Tx) (bayes.Totals, error) { return readTotalsKey(tx, keyTotals) }
+
+// readTotalsKey reads message totals stored under key in meta.
+func readTotalsKey(tx *bolt.Tx, key []byte) (bayes.Totals, error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return bayes.Totals{}, fmt.Errorf("%w: no meta bucket", ErrCorrupt)
 	}
-	v := meta.Get(keyTotals)
+	v := meta.Get(key)
 	if len(v) != 8 {
-		return bayes.Totals{}, fmt.Errorf("%w: bad totals", ErrCorrupt)
+		return bayes.Totals{}, fmt.Errorf("%w: bad %s", ErrCorrupt, key)
 	}
 	return bayes.Totals{Good: binary.BigEndian.Uint32(v), Spam: binary.BigEndian.Uint32(v[4:])}, nil
 }

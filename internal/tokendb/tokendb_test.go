@@ -237,7 +237,14 @@ func TestOpenErrors(t *testing.T) {
 		{"empty bbolt", boltFile(t, func(*bolt.Tx) error { return nil }), Options{}, ErrCorrupt},
 		{"empty bbolt read-only", boltFile(t, func(*bolt.Tx) error { return nil }), Options{ReadOnly: true, Create: true}, ErrCorrupt},
 		{"bad magic", boltFile(t, setMeta(keyMagic, []byte("spamoracle"))), Options{}, ErrCorrupt},
-		{"future version", boltFile(t, setMeta(keyVersion, []byte{0, 0, 0, 2})), Options{ReadOnly: true}, ErrCorrupt},
+		{"future version", boltFile(t, setMeta(keyVersion, []byte{0, 0, 0, 3})), Options{ReadOnly: true}, ErrCorrupt},
+		{"older version", boltFile(t, setMeta(keyVersion, []byte{0, 0, 0, 1})), Options{ReadOnly: true}, ErrCorrupt},
+		{"missing model bucket", boltFile(t, func(tx *bolt.Tx) error {
+			if err := initLayout(tx); err != nil {
+				return err
+			}
+			return tx.DeleteBucket(bucketModel)
+		}), Options{}, ErrCorrupt},
 		{"bad totals", boltFile(t, setMeta(keyTotals, []byte{1})), Options{}, ErrCorrupt},
 		{"missing words bucket", boltFile(t, func(tx *bolt.Tx) error {
 			if err := initLayout(tx); err != nil {

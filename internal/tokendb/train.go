@@ -21,6 +21,12 @@ type Doc struct {
 	// Counts, when set, holds the occurrences of each entry of Words;
 	// without it every entry counts once (and Words may repeat).
 	Counts []uint32
+	// Features are the distinct features of the default classifier, each
+	// counted once per message, and Hashed the message's indices into the
+	// regression's weights. A Doc without either is SpamOracle's only: it
+	// leaves the default classifier as it was.
+	Features []string
+	Hashed   []uint32
 }
 
 // NewDoc makes the Doc of one message from its tokens, with repeats, as
@@ -43,18 +49,45 @@ func NewDoc(hash [32]byte, tokens []string) Doc {
 		d.Counts = append(d.Counts, 1)
 		size += len(t)
 	}
+	compact(d.Words, size)
+	return d
+}
+
+// WithFeatures adds the default classifier's view of the message: its
+// features (repeats are dropped, the strings copied compactly) and its
+// hashed indices.
+func (d Doc) WithFeatures(features []string, hashed []uint32) Doc {
+	seen := make(map[string]bool, len(features))
+	out := make([]string, 0, len(features))
+	size := 0
+	for _, f := range features {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+			size += len(f)
+		}
+	}
+	compact(out, size)
+	d.Features, d.Hashed = out, hashed
+	return d
+}
+
+// compact copies the strings into one allocation of size bytes.
+func compact(ss []string, size int) {
 	var sb strings.Builder
 	sb.Grow(size)
-	for _, w := range d.Words {
+	for _, w := range ss {
 		sb.WriteString(w)
 	}
 	all, off := sb.String(), 0
-	for i, w := range d.Words {
-		d.Words[i] = all[off : off+len(w)]
+	for i, w := range ss {
+		ss[i] = all[off : off+len(w)]
 		off += len(w)
 	}
-	return d
 }
+
+// learns tells whether the doc carries the default classifier's view.
+func (d *Doc) learns() bool { return len(d.Features) > 0 || len(d.Hashed) > 0 }
 
 // Result counts what a Train or Untrain call did with its docs.
 type Result struct {
@@ -62,6 +95,9 @@ type Result struct {
 	Moved     int // trained before as the other class, now moved
 	Skipped   int // already trained as that class; for Untrain, not in the ledger
 	Unlearned int // removed by Untrain
+	// Reinforced counts messages trained before as that class that the
+	// regression learned from again (Batch.Reinforce).
+	Reinforced int
 }
 
 // Train applies the docs as class c in one write transaction: all of them or,
@@ -70,7 +106,7 @@ func (db *DB) Train(c Class, docs []Doc) (Result, error) {
 	if !c.valid() {
 		return Result{}, fmt.Errorf("tokendb: train: invalid class %d", uint8(c))
 	}
-	res, err := db.apply(run{c, docs})
+	res, err := db.apply(run{class: c, docs: docs})
 	if err != nil {
 		return Result{}, fmt.Errorf("tokendb: train %s: %w", c, err)
 	}
@@ -81,12 +117,16 @@ func (db *DB) Train(c Class, docs []Doc) (Result, error) {
 // spam.
 type Batch struct {
 	Ham, Spam []Doc
+	// Reinforce makes the regression learn again from messages the ledger
+	// holds as the same class: the passes of train-until-no-error. Their
+	// counts are never added twice.
+	Reinforce bool
 }
 
-// Apply trains a whole batch, ham first, in one write transaction, so that
-// a run of "train --ham ... --spam ..." is all or nothing.
+// Apply trains a whole batch in one write transaction, so that a run of
+// "train --ham ... --spam ..." is all or nothing.
 func (db *DB) Apply(b Batch) (Result, error) {
-	res, err := db.apply(run{Ham, b.Ham}, run{Spam, b.Spam})
+	res, err := db.apply(run{Ham, b.Ham, b.Reinforce}, run{Spam, b.Spam, b.Reinforce})
 	if err != nil {
 		return Result{}, fmt.Errorf("tokendb: train: %w", err)
 	}
@@ -96,7 +136,7 @@ func (db *DB) Apply(b Batch) (Result, error) {
 // Untrain removes the docs that the ledger knows, in one write transaction,
 // and skips the others.
 func (db *DB) Untrain(docs []Doc) (Result, error) {
-	res, err := db.apply(run{0, docs})
+	res, err := db.apply(run{docs: docs})
 	if err != nil {
 		return Result{}, fmt.Errorf("tokendb: untrain: %w", err)
 	}
@@ -143,18 +183,47 @@ func (d *delta) add(c Class, n int64) {
 	}
 }
 
-// batch accumulates the changes of one Train or Untrain call. Each word
-// met gets an index into keys and deltas (-1 for a word that cannot be
-// stored), so counting an occurrence costs one map lookup.
-type batch struct {
-	ledger *bolt.Bucket
+// counter accumulates the count changes of one bucket. Each key met gets
+// an index into keys and deltas (-1 for a key that cannot be stored), so
+// counting an occurrence costs one map lookup.
+type counter struct {
 	index  map[string]int32
 	keys   []string
 	deltas []delta
+}
+
+func newCounter() counter { return counter{index: make(map[string]int32)} }
+
+func (k *counter) add(w string, c Class, n int64) {
+	i, ok := k.index[w]
+	if !ok {
+		i = -1
+		if validWord(w) {
+			i = int32(len(k.keys))
+			k.keys = append(k.keys, w)
+			k.deltas = append(k.deltas, delta{})
+		}
+		k.index[w] = i
+	}
+	if i >= 0 {
+		k.deltas[i].add(c, n)
+	}
+}
+
+// batch accumulates the changes of one Train or Untrain call.
+type batch struct {
+	ledger   *bolt.Bucket
+	words    counter
+	features counter
 	// classes overlays the ledger with the changes of this call, so that a
 	// message given twice is seen as trained the second time; 0 = deleted.
-	classes map[[32]byte]Class
-	totals  delta
+	classes       map[[32]byte]Class
+	totals        delta
+	featureTotals delta
+	// vectors are the changes to the stored vectors: a doc to store, or
+	// nil to delete; reinforced counts extra presentations.
+	vectors    map[[32]byte]*Doc
+	reinforced map[[32]byte]int
 }
 
 // trainedAs looks a message up in the overlay, then in the ledger.
@@ -173,27 +242,29 @@ func (b *batch) count(d *Doc, c Class, sign int64) {
 		if d.Counts != nil {
 			n *= int64(d.Counts[j])
 		}
-		i, ok := b.index[w]
-		if !ok {
-			i = -1
-			if validWord(w) {
-				i = int32(len(b.keys))
-				b.keys = append(b.keys, w)
-				b.deltas = append(b.deltas, delta{})
-			}
-			b.index[w] = i
-		}
-		if i >= 0 {
-			b.deltas[i].add(c, n)
-		}
+		b.words.add(w, c, n)
 	}
 	b.totals.add(c, sign)
+	if d.learns() {
+		for _, f := range d.Features {
+			b.features.add(f, c, sign)
+		}
+		b.featureTotals.add(c, sign)
+		if sign > 0 {
+			b.vectors[d.Hash] = d
+		} else {
+			b.vectors[d.Hash] = nil
+		}
+	}
 }
 
 // run is a list of docs to train as class, or to untrain when class is 0.
+// With reinforce, docs already trained as class teach the regression once
+// more (their counts stay as they are).
 type run struct {
-	class Class
-	docs  []Doc
+	class     Class
+	docs      []Doc
+	reinforce bool
 }
 
 // apply carries out the runs in order in one write transaction.
@@ -201,20 +272,21 @@ func (db *DB) apply(runs ...run) (Result, error) {
 	var res Result
 	err := db.update(func(tx *bolt.Tx) (bool, error) {
 		res = Result{}
-		words, ledger := tx.Bucket(bucketWords), tx.Bucket(bucketLedger)
-		if words == nil || ledger == nil {
+		ledger := tx.Bucket(bucketLedger)
+		if ledger == nil {
 			return false, fmt.Errorf("%w: missing bucket", ErrCorrupt)
 		}
-		b := &batch{ledger: ledger, index: make(map[string]int32), classes: make(map[[32]byte]Class)}
+		b := &batch{ledger: ledger, words: newCounter(), features: newCounter(), classes: make(map[[32]byte]Class),
+			vectors: make(map[[32]byte]*Doc), reinforced: make(map[[32]byte]int)}
 		for _, r := range runs {
 			if err := b.run(r, &res); err != nil {
 				return false, err
 			}
 		}
-		if len(b.classes) == 0 {
+		if len(b.classes) == 0 && len(b.reinforced) == 0 {
 			return false, nil // nothing changed: no commit, same generation
 		}
-		if err := b.write(tx, words); err != nil {
+		if err := b.write(tx); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -231,6 +303,10 @@ func (b *batch) run(r run, res *Result) error {
 			return err
 		}
 		switch {
+		case r.reinforce && c != 0 && prev == c && d.learns():
+			b.reinforced[d.Hash]++
+			res.Reinforced++
+			continue
 		case c == 0 && prev == 0, c != 0 && prev == c:
 			res.Skipped++
 			continue
@@ -251,31 +327,12 @@ func (b *batch) run(r run, res *Result) error {
 }
 
 // write applies the batch to the buckets and meta, in sorted key order.
-func (b *batch) write(tx *bolt.Tx, words *bolt.Bucket) error {
-	words.FillPercent = fillPercent
-	order := make([]int32, len(b.keys))
-	for i := range order {
-		order[i] = int32(i)
+func (b *batch) write(tx *bolt.Tx) error {
+	if err := b.words.write(tx.Bucket(bucketWords)); err != nil {
+		return fmt.Errorf("word %w", err)
 	}
-	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.keys[x], b.keys[y]) })
-	for _, i := range order {
-		w, d := b.keys[i], b.deltas[i]
-		k := []byte(w) // bbolt keeps keys until commit: one allocation each
-		old, err := decodeCounts(words.Get(k))
-		if err != nil {
-			return fmt.Errorf("word %q: %w", w, err)
-		}
-		n := bayes.Counts{Good: saturate(old.Good, d.good), Spam: saturate(old.Spam, d.spam)}
-		switch {
-		case n == old:
-		case n == bayes.Counts{}:
-			err = words.Delete(k)
-		default:
-			err = words.Put(k, encodeCounts(n))
-		}
-		if err != nil {
-			return fmt.Errorf("word %q: %w", w, err)
-		}
+	if err := b.features.write(tx.Bucket(bucketFeatures)); err != nil {
+		return fmt.Errorf("feature %w", err)
 	}
 
 	hashes := make([][32]byte, 0, len(b.classes))
@@ -297,15 +354,56 @@ func (b *batch) write(tx *bolt.Tx, words *bolt.Bucket) error {
 		}
 	}
 
-	t, err := readTotals(tx)
-	if err != nil {
-		return err
+	for _, t := range []struct {
+		key []byte
+		d   delta
+	}{{keyTotals, b.totals}, {keyFeatureTotals, b.featureTotals}} {
+		old, err := readTotalsKey(tx, t.key)
+		if err != nil {
+			return err
+		}
+		n := bayes.Totals{Good: saturate(old.Good, t.d.good), Spam: saturate(old.Spam, t.d.spam)}
+		if err := tx.Bucket(bucketMeta).Put(t.key, encodeTotals(n)); err != nil {
+			return err
+		}
 	}
-	t = bayes.Totals{Good: saturate(t.Good, b.totals.good), Spam: saturate(t.Spam, b.totals.spam)}
-	if err := tx.Bucket(bucketMeta).Put(keyTotals, encodeTotals(t)); err != nil {
+	if err := b.writeVectors(tx); err != nil {
 		return err
 	}
 	return bumpGeneration(tx)
+}
+
+// write applies the counted changes to bucket bk in sorted key order.
+func (k *counter) write(bk *bolt.Bucket) error {
+	if bk == nil {
+		return fmt.Errorf("bucket: %w", ErrCorrupt)
+	}
+	bk.FillPercent = fillPercent
+	order := make([]int32, len(k.keys))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(k.keys[x], k.keys[y]) })
+	for _, i := range order {
+		w, d := k.keys[i], k.deltas[i]
+		key := []byte(w) // bbolt keeps keys until commit: one allocation each
+		old, err := decodeCounts(bk.Get(key))
+		if err != nil {
+			return fmt.Errorf("%q: %w", w, err)
+		}
+		n := bayes.Counts{Good: saturate(old.Good, d.good), Spam: saturate(old.Spam, d.spam)}
+		switch {
+		case n == old:
+		case n == bayes.Counts{}:
+			err = bk.Delete(key)
+		default:
+			err = bk.Put(key, encodeCounts(n))
+		}
+		if err != nil {
+			return fmt.Errorf("%q: %w", w, err)
+		}
+	}
+	return nil
 }
 
 // saturate adds d to v, clamped to [0, 2³²-1].

@@ -1,0 +1,184 @@
+// Package logreg is on-line logistic regression over hashed features, the
+// discriminative learner of the TREC spam tracks.
+//
+// A message becomes a set of feature indices: the header-aware tokens of
+// package tokenize and the overlapping 4-byte strings of the start of the
+// raw message, each hashed into a table of 2^Bits weights. The spam
+// probability is the logistic function of the sum of the weights of the
+// indices present; training is one gradient step on the log loss. Counts
+// are binary, so a word repeated a hundred times weighs as much as one.
+//
+// Fit trains from a set of examples the way the token database does after
+// every change: several passes in pseudo-random orders, averaged, so the
+// result depends on the examples and not on the order they were trained
+// in, and untraining a message is exact (it is simply left out).
+//
+// The hash is FNV-1a, fixed here forever: stored weights are addressed by
+// it, and a change would silently scramble every trained database.
+package logreg
+
+import (
+	"bytes"
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Params shape the features and the learning.
+type Params struct {
+	Bits  uint    // log2 of the table size
+	Rate  float64 // learning rate of a gradient step
+	Grams int     // bytes of the raw message read for 4-grams (0: none)
+}
+
+// DefaultParams are the measured defaults (docs/accuracy.md).
+func DefaultParams() Params { return Params{Bits: 20, Rate: 0.01, Grams: 3000} }
+
+// Model is a table of weights. It is not safe for concurrent updates;
+// concurrent Score calls on an unchanging model are fine.
+type Model struct {
+	Params
+	W []float32
+}
+
+// New returns a model with all weights zero (every message scores 0.5).
+func New(p Params) *Model { return &Model{Params: p, W: make([]float32, 1<<p.Bits)} }
+
+// Margin is the sum of the weights of the features idx.
+func (m *Model) Margin(idx []uint32) float64 {
+	var s float64
+	for _, i := range idx {
+		s += float64(m.W[i])
+	}
+	return s
+}
+
+// Score is the spam probability of a message with features idx.
+func (m *Model) Score(idx []uint32) float64 { return sigmoid(m.Margin(idx)) }
+
+// Train takes one gradient step towards the label.
+func (m *Model) Train(idx []uint32, spam bool) {
+	y := 0.0
+	if spam {
+		y = 1
+	}
+	m.step(idx, (y-m.Score(idx))*m.Rate)
+}
+
+func (m *Model) step(idx []uint32, g float64) {
+	d := float32(g)
+	for _, i := range idx {
+		m.W[i] += d
+	}
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// Features hashes a message into distinct, sorted indices: the tokens
+// (already header-aware) and the 4-grams of the first p.Grams bytes of the
+// raw message. An mbox envelope line and carriage returns are left out, so
+// that a message hashes the same from an mbox, a Maildir or a pipe.
+func (p Params) Features(tokens []string, raw []byte) []uint32 {
+	mask := uint32(1)<<p.Bits - 1
+	out := make([]uint32, 0, len(tokens)+min(len(raw), p.Grams))
+	for _, t := range tokens {
+		out = append(out, hashString(offsetToken, t)&mask)
+	}
+	text := prefix(raw, p.Grams)
+	for i := 0; i+4 <= len(text); i++ {
+		out = append(out, hashBytes(offsetGram, text[i:i+4])&mask)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// prefix returns the first n bytes of raw after an envelope line, without
+// carriage returns.
+func prefix(raw []byte, n int) []byte {
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			raw = raw[i+1:]
+		} else {
+			raw = nil
+		}
+	}
+	if bytes.IndexByte(raw[:min(len(raw), n)], '\r') < 0 {
+		return raw[:min(len(raw), n)]
+	}
+	out := make([]byte, 0, n)
+	for _, c := range raw {
+		if len(out) == n {
+			break
+		}
+		if c != '\r' {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// FNV-1a, with a different start for each kind of feature so that the word
+// "abcd" and the 4-gram "abcd" land apart.
+const (
+	prime       = 16777619
+	offsetToken = 2166136261
+	offsetGram  = offsetToken ^ 0x9e3779b9
+)
+
+func hashString(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * prime
+	}
+	return h
+}
+
+func hashBytes(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h = (h ^ uint32(c)) * prime
+	}
+	return h
+}
+
+// Example is one labelled message for Fit: its features, its class, and
+// how many times it is presented in each pass (at least once).
+type Example struct {
+	Idx    []uint32
+	Spam   bool
+	Repeat int
+}
+
+// Orders is how many presentation orders Fit averages.
+const Orders = 8
+
+// Fit trains Orders models, each with one pass over the n examples in its
+// own pseudo-random order (by the examples' keys, salted with the model's
+// number), and returns their mean. An on-line learner's result depends on
+// the order of its last few hundred steps; the mean of several orders
+// depends far less, and no longer on the order the user trained in.
+// example(i) may return the same slice for every call.
+func Fit(p Params, keys [][32]byte, example func(i int) (Example, error)) (*Model, error) {
+	out := New(p)
+	perm := make([]int, len(keys))
+	salted := make([]uint32, len(keys))
+	for o := range Orders {
+		m := New(p)
+		for i := range keys {
+			perm[i] = i
+			salted[i] = hashBytes(offsetToken^uint32(o+1)*prime, keys[i][:])
+		}
+		slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(salted[a], salted[b]) })
+		for _, i := range perm {
+			ex, err := example(i)
+			if err != nil {
+				return nil, err
+			}
+			for range max(ex.Repeat, 1) {
+				m.Train(ex.Idx, ex.Spam)
+			}
+		}
+		for i, w := range m.W {
+			out.W[i] += w / Orders
+		}
+	}
+	return out, nil
+}

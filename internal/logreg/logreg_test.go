@@ -1,0 +1,101 @@
+package logreg
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+)
+
+// The hash addresses stored weights: these values must never change.
+func TestHashStability(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint32
+	}{
+		{"", 2166136261},
+		{"a", 0xe40c292c},
+		{"subj:free", hashString(offsetToken, "subj:free")},
+	} {
+		if got := hashString(offsetToken, c.in); got != c.want {
+			t.Errorf("hash(%q) = %#x, want %#x", c.in, got, c.want)
+		}
+	}
+	p := Params{Bits: 20, Grams: 8}
+	got := p.Features([]string{"subj:free", "from@example.com"}, []byte("Subject: free\n"))
+	want := []uint32{0x4402b, 0x74ac2, 0x7ff84, 0x92a6c, 0xa6e58, 0xe6152, 0xecfaa}
+	if !slices.Equal(got, want) {
+		t.Errorf("features %#x, want %#x", got, want)
+	}
+}
+
+func TestFeatures(t *testing.T) {
+	p := Params{Bits: 16, Grams: 6}
+	got := p.Features([]string{"a", "a"}, []byte("abcdefgh"))
+	// One token (repeats fold), and the 4-grams of "abcdef": abcd bcde cdef.
+	if len(got) != 4 || !slices.IsSorted(got) {
+		t.Errorf("features %v, want 4 sorted indices", got)
+	}
+	for _, i := range got {
+		if i >= 1<<16 {
+			t.Errorf("index %d beyond the table", i)
+		}
+	}
+	if short := p.Features(nil, []byte("abc")); len(short) != 0 {
+		t.Errorf("3 bytes give %v, want no 4-gram", short)
+	}
+}
+
+func TestTrainMovesScore(t *testing.T) {
+	m := New(Params{Bits: 10, Rate: 0.1})
+	spam, ham := []uint32{1, 2, 3}, []uint32{3, 4, 5}
+	if m.Score(spam) != 0.5 {
+		t.Fatal("untrained model does not score 0.5")
+	}
+	for range 100 {
+		m.Train(spam, true)
+		m.Train(ham, false)
+	}
+	if s := m.Score(spam); s < 0.9 {
+		t.Errorf("spam scores %v", s)
+	}
+	if s := m.Score(ham); s > 0.1 {
+		t.Errorf("ham scores %v", s)
+	}
+	if s := m.Score([]uint32{3}); math.Abs(s-0.5) > 0.2 {
+		t.Errorf("shared feature scores %v, want near 0.5", s)
+	}
+}
+
+func TestFitOrderAndRepeat(t *testing.T) {
+	p := Params{Bits: 12, Rate: 0.05, Grams: 3000}
+	var keys [][32]byte
+	var exs []Example
+	for i := range 40 {
+		text := fmt.Sprintf("message %d %s", i, map[bool]string{true: "cheap pills", false: "meeting notes"}[i%2 == 0])
+		keys = append(keys, sha256.Sum256([]byte(text)))
+		exs = append(exs, Example{Idx: p.Features(nil, []byte(text)), Spam: i%2 == 0, Repeat: 1})
+	}
+	fit := func(keys [][32]byte, exs []Example) *Model {
+		m, err := Fit(p, keys, func(i int) (Example, error) { return exs[i], nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := fit(keys, exs)
+	rk, rx := slices.Clone(keys), slices.Clone(exs)
+	slices.Reverse(rk)
+	slices.Reverse(rx)
+	if b := fit(rk, rx); !slices.Equal(a.W, b.W) {
+		t.Error("Fit depends on the order of its input")
+	}
+	exs[0].Repeat = 5
+	if c := fit(keys, exs); c.Margin(exs[0].Idx) <= a.Margin(exs[0].Idx) {
+		t.Error("repeating a spam did not raise its margin")
+	}
+	if _, err := Fit(p, keys, func(int) (Example, error) { return Example{}, fmt.Errorf("boom") }); err == nil {
+		t.Error("Fit hid the example error")
+	}
+}

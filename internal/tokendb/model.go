@@ -1,0 +1,195 @@
+package tokendb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/logreg"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Regression is the shape of the regression stored in every database:
+// its table size and features are part of the file format.
+var Regression = logreg.DefaultParams()
+
+// weightsSize is the length of the stored weights, 4 bytes each.
+var weightsSize = 4 << Regression.Bits
+
+// writeVectors stores and deletes the batch's vectors, counts their
+// reinforcements, and fits the regression again when anything changed.
+func (b *batch) writeVectors(tx *bolt.Tx) error {
+	if len(b.vectors) == 0 && len(b.reinforced) == 0 {
+		return nil
+	}
+	vec := tx.Bucket(bucketVectors)
+	if vec == nil {
+		return fmt.Errorf("%w: no vectors bucket", ErrCorrupt)
+	}
+	vec.FillPercent = fillPercent
+	hashes := make([][32]byte, 0, len(b.vectors))
+	for h := range b.vectors {
+		hashes = append(hashes, h)
+	}
+	slices.SortFunc(hashes, func(x, y [32]byte) int { return slices.Compare(x[:], y[:]) })
+	for _, h := range hashes {
+		var err error
+		if d := b.vectors[h]; d == nil {
+			err = vec.Delete(bytes.Clone(h[:]))
+		} else {
+			err = vec.Put(bytes.Clone(h[:]), encodeVector(1, d.Hashed))
+		}
+		if err != nil {
+			return fmt.Errorf("vectors: %w", err)
+		}
+	}
+	for h, n := range b.reinforced {
+		v := vec.Get(h[:])
+		if v == nil {
+			continue // trained before the database kept vectors
+		}
+		nv := bytes.Clone(v)
+		nv[0] = byte(min(int(nv[0])+n, math.MaxUint8))
+		if err := vec.Put(bytes.Clone(h[:]), nv); err != nil {
+			return fmt.Errorf("vectors: %w", err)
+		}
+	}
+	return refit(tx)
+}
+
+// refit fits the regression from zero over every stored vector, with
+// logreg.Fit: a message reinforced by train-until-no-error is presented as
+// often as it was.
+func refit(tx *bolt.Tx) error {
+	vec, ledger, model := tx.Bucket(bucketVectors), tx.Bucket(bucketLedger), tx.Bucket(bucketModel)
+	if vec == nil || ledger == nil || model == nil {
+		return fmt.Errorf("%w: missing bucket", ErrCorrupt)
+	}
+	var keys [][32]byte
+	cur := vec.Cursor()
+	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+		if len(k) != 32 {
+			return fmt.Errorf("%w: vector key %x", ErrCorrupt, k)
+		}
+		keys = append(keys, [32]byte(k))
+	}
+	var idx []uint32
+	m, err := logreg.Fit(Regression, keys, func(i int) (logreg.Example, error) {
+		v := vec.Get(keys[i][:])
+		repeat, err := vectorRepeat(v)
+		if err != nil {
+			return logreg.Example{}, err
+		}
+		c, err := decodeClass(ledger.Get(keys[i][:]))
+		if err != nil {
+			return logreg.Example{}, err
+		}
+		if c == 0 {
+			return logreg.Example{}, fmt.Errorf("%w: vector %x not in the ledger", ErrCorrupt, keys[i])
+		}
+		if idx, err = decodeVector(v, idx[:0]); err != nil {
+			return logreg.Example{}, err
+		}
+		return logreg.Example{Idx: idx, Spam: c == Spam, Repeat: repeat}, nil
+	})
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, weightsSize)
+	for i, w := range m.W {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(w))
+	}
+	return model.Put(keyWeights, buf)
+}
+
+// encodeVector stores a repeat count and sorted indices as varint gaps,
+// about two bytes per index.
+func encodeVector(repeat byte, idx []uint32) []byte {
+	out := make([]byte, 1, 1+2*len(idx))
+	out[0] = repeat
+	prev := uint32(0)
+	for _, i := range idx {
+		out = binary.AppendUvarint(out, uint64(i-prev))
+		prev = i
+	}
+	return out
+}
+
+func vectorRepeat(v []byte) (int, error) {
+	if len(v) == 0 || v[0] == 0 {
+		return 0, fmt.Errorf("%w: bad vector", ErrCorrupt)
+	}
+	return int(v[0]), nil
+}
+
+func decodeVector(v []byte, into []uint32) ([]uint32, error) {
+	limit := uint64(1) << Regression.Bits
+	prev := uint64(0)
+	for p := 1; p < len(v); {
+		gap, n := binary.Uvarint(v[p:])
+		if n <= 0 || prev+gap >= limit {
+			return nil, fmt.Errorf("%w: bad vector", ErrCorrupt)
+		}
+		prev += gap
+		into = append(into, uint32(prev))
+		p += n
+	}
+	return into, nil
+}
+
+// Evidence is what the default classifier reads for one message: the
+// message counts of its features, and the regression's margin.
+type Evidence struct {
+	Totals bayes.Totals // messages the default classifier learned, per class
+	Margin float64      // the regression's weighted sum
+}
+
+// LookupModel fills out[i] with the message counts of features[i] and
+// returns them with the regression's margin over hashed, all read in one
+// transaction.
+func (db *DB) LookupModel(features []string, out []bayes.Counts, hashed []uint32) (Evidence, error) {
+	if len(out) < len(features) {
+		return Evidence{}, fmt.Errorf("tokendb: lookup: %d results for %d features", len(out), len(features))
+	}
+	var ev Evidence
+	err := db.view(func(tx *bolt.Tx) error {
+		var err error
+		if ev.Totals, err = readTotalsKey(tx, keyFeatureTotals); err != nil {
+			return err
+		}
+		if err := lookupBucket(tx.Bucket(bucketFeatures), features, out); err != nil {
+			return err
+		}
+		ev.Margin, err = margin(tx.Bucket(bucketModel), hashed)
+		return err
+	})
+	if err != nil {
+		return Evidence{}, fmt.Errorf("tokendb: lookup: %w", err)
+	}
+	return ev, nil
+}
+
+// margin sums the stored weights at idx, read in place from the file.
+func margin(bk *bolt.Bucket, idx []uint32) (float64, error) {
+	if bk == nil {
+		return 0, fmt.Errorf("%w: no model bucket", ErrCorrupt)
+	}
+	v := bk.Get(keyWeights)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != weightsSize {
+		return 0, fmt.Errorf("%w: weights of %d bytes", ErrCorrupt, len(v))
+	}
+	var s float64
+	for _, i := range idx {
+		if int(i) >= len(v)/4 {
+			return 0, fmt.Errorf("tokendb: feature index %d out of range", i)
+		}
+		s += float64(math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:])))
+	}
+	return s, nil
+}

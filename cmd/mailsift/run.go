@@ -20,11 +20,13 @@ const (
 	exitError   = 2 // usage, configuration or database errors
 )
 
-const usage = `usage: mailsift [--config FILE] [--db FILE] COMMAND [ARGS...]
+const usage = `usage: mailsift [--config FILE] [--db FILE] [--classifier default|spamoracle] COMMAND [ARGS...]
 
 Commands:
   train [--ham|--spam] FILE...   learn mail as good (ham) or spam; --ham and --spam
-                                 switch the class for the files after them
+                                 switch the class for the files after them; --on-error
+                                 learns only what it gets wrong, --until-no-error N
+                                 [--thick T] re-learns until nothing is
   untrain FILE...                forget mail trained before
   test [--min P] [--max P] [--json] FILE...
                                  score each message and print a summary block
@@ -38,8 +40,9 @@ Commands:
                                  train a fresh model on part of labelled mail, score
                                  the rest, report FP, FN, unsure, ROC AUC and speed;
                                  --train-list/--test-list ham:FILE name the parts;
-                                 --classifier spamoracle|fisher (with --robs, --robx,
-                                 --min-dev, --ham-cutoff, --spam-cutoff)
+                                 --classifier default|spamoracle|fisher|logreg, with
+                                 --robs, --robx, --min-dev, --ham-cutoff, --spam-cutoff,
+                                 --weight, --rate, --passes N --thick T
   backup                         write the database in SpamOracle's text format
   restore                        replace the database from that format on stdin
   help                           show this text

@@ -24,6 +24,20 @@ func TestParse(t *testing.T) {
 		{"emacs regexp works", `mail_headers: 'from:\|subject:\|to:'`, func(c Config) bool {
 			return c.Tokenize().MailHeaders.MatchString("to:")
 		}, ""},
+		{"default classifier keys", "classifier: spamoracle\nmin_trained: 50\nham_cutoff: 0.2\nspam_cutoff: 0.95\nregression_weight: 0.5\nfisher_s: 0.1\nfisher_x: 0.4\nfisher_min_dev: 0.1\n",
+			func(c Config) bool {
+				f := c.Fused()
+				return c.Classifier == "spamoracle" && f.MinTrain == 50 && f.HamCutoff == 0.2 && f.SpamCutoff == 0.95 &&
+					f.Weight == 0.5 && f.Fisher.S == 0.1 && f.Fisher.X == 0.4 && f.Fisher.MinDev == 0.1
+			}, ""},
+		{"defaults of the default classifier", "", func(c Config) bool {
+			f := c.Fused()
+			return c.Classifier == "default" && f.MinTrain == 10 && f.Weight == 0.8 && f.SpamCutoff == 0.9
+		}, ""},
+		{"unknown classifier", "classifier: magic\n", nil, `classifier "magic"`},
+		{"cut-offs crossed", "ham_cutoff: 0.9\nspam_cutoff: 0.5\n", nil, "ham_cutoff"},
+		{"weight beyond 1", "regression_weight: 2\n", nil, "regression_weight"},
+		{"min_dev too wide", "fisher_min_dev: 0.5\n", nil, "fisher_min_dev"},
 		{"unknown key", "bogus_var: 1\n", nil, "bogus_var"},
 		{"bad type", "num_meaningful_words: many\n", nil, "line 1: cannot unmarshal"},
 		{"bad range", "low_freq_limit: 0.9\nhigh_freq_limit: 0.5\n", nil, "low_freq_limit"},

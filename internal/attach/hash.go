@@ -1,0 +1,61 @@
+package attach
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/glaslos/ssdeep"
+	"github.com/glaslos/tlsh"
+)
+
+// hashChunk is the size of the pieces fed to the hashes: small enough that
+// each piece is still in the CPU cache when the next hash reads it.
+const hashChunk = 32 << 10
+
+// hash sets the hashes of f from data, reading data once.
+func (w *walker) hash(f *Facts, data []byte) {
+	m5, s1, s256, s512 := md5.New(), sha1.New(), sha256.New(), sha512.New()
+	ws := []io.Writer{m5, s1, s256, s512}
+	var fz hash.Hash
+	var tl *tlsh.TLSH
+	if w.opt.Fuzzy {
+		fz, tl = ssdeep.New(), tlsh.New()
+		ws = append(ws, fz, tl)
+	}
+	mw := io.MultiWriter(ws...)
+	for p := data; len(p) > 0; {
+		n := min(len(p), hashChunk)
+		_, _ = mw.Write(p[:n]) // hash writers never fail
+		p = p[n:]
+	}
+	f.MD5 = hex.EncodeToString(m5.Sum(nil))
+	f.SHA1 = hex.EncodeToString(s1.Sum(nil))
+	f.SHA256 = hex.EncodeToString(s256.Sum(nil))
+	f.SHA512 = hex.EncodeToString(s512.Sum(nil))
+	if w.opt.Fuzzy {
+		// ssdeep's Sum appends nothing when the input is too small.
+		f.SSDeep = string(fz.Sum(nil))
+		f.TLSH = tlshString(tl, len(data))
+	}
+}
+
+// tlshString returns the digest in the "T1" form, or "" when the input is
+// shorter than TLSH's 50-byte minimum or too uniform to hash (the library
+// then returns a bare zero code).
+func tlshString(t *tlsh.TLSH, n int) string {
+	if n < 50 {
+		return ""
+	}
+	const digestLen = 35 // checksum, length, quartiles and a 32-byte code
+	b := t.Sum(nil)
+	if len(b) != digestLen {
+		return ""
+	}
+	return "T1" + strings.ToUpper(hex.EncodeToString(b))
+}

@@ -216,9 +216,11 @@ func cmdEval(e env, args []string) (int, error) {
 		return exitError, r.err
 	}
 	m := eval.Summarize(r.samples, 0.001)
-	name := classifierName(e)
-	if classifier != "spamoracle" {
-		name = classifier
+	name := classifier
+	if classifier == filter.Default || classifier == filter.SpamOracle {
+		named := e
+		named.cfg.Classifier = classifier
+		name = classifierName(named)
 	}
 	rep := evalReport{
 		Mode: r.mode, Classifier: name,

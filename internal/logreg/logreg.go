@@ -88,8 +88,36 @@ func (p Params) Features(tokens []string, raw []byte) []uint32 {
 	for i := 0; i+4 <= len(text); i++ {
 		out = append(out, hashBytes(offsetGram, text[i:i+4])&mask)
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(radixSort(out, p.Bits))
+}
+
+// radixSort sorts indices below 2^bits in two counting passes, several
+// times faster than a comparison sort for the few thousand of a message.
+func radixSort(a []uint32, bits uint) []uint32 {
+	if len(a) < 64 || bits > 22 {
+		slices.Sort(a)
+		return a
+	}
+	lo := (bits + 1) / 2
+	tmp := make([]uint32, len(a))
+	for _, shift := range []uint{0, lo} {
+		var count [1 << 11]int
+		mask := uint32(1)<<lo - 1
+		for _, v := range a {
+			count[v>>shift&mask]++
+		}
+		sum := 0
+		for i := range count[:mask+1] {
+			count[i], sum = sum, sum+count[i]
+		}
+		for _, v := range a {
+			k := v >> shift & mask
+			tmp[count[k]] = v
+			count[k]++
+		}
+		a, tmp = tmp, a
+	}
+	return a
 }
 
 // prefix returns the first n bytes of raw after an envelope line, without

@@ -99,3 +99,17 @@ func TestFitOrderAndRepeat(t *testing.T) {
 		t.Error("Fit hid the example error")
 	}
 }
+
+func TestRadixSort(t *testing.T) {
+	for _, n := range []int{0, 5, 64, 3000} {
+		a := make([]uint32, n)
+		for i := range a {
+			a[i] = uint32(i*2654435761) & (1<<20 - 1)
+		}
+		want := slices.Clone(a)
+		slices.Sort(want)
+		if got := radixSort(a, 20); !slices.Equal(got, want) {
+			t.Errorf("n=%d: not sorted", n)
+		}
+	}
+}

@@ -139,8 +139,8 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 		err := forEach(g.paths, e.stdin, bar, func(m mailbox.Message) (tokendb.Doc, error) {
 			parsed := mail.Parse(m.Raw)
 			hash := filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader)
-			words, _ := tok.Message(parsed)
-			features := filter.Distinct(tok.Features(parsed))
+			words, features, _ := tok.WordsAndFeatures(parsed)
+			features = filter.Distinct(features)
 			return tokendb.NewDoc(hash, words).WithFeatures(features, filter.Hashed(features, m.Raw)), nil
 		}, func(m mailbox.Message, d tokendb.Doc, err error) error {
 			if err != nil {

@@ -19,12 +19,63 @@ import (
 // characters give overlapping pairs, since those scripts do not separate
 // words.
 func (o Options) Features(m *mail.Message) []string {
-	toks := make([]string, 0, len(m.Raw)/6+32)
-	add := func(s string) { toks = append(toks, s) }
+	_, feats, _ := o.scan(m, false, true)
+	return feats
+}
+
+// WordsAndFeatures returns both views of m, SpamOracle's words (as
+// Message gives them) and the features, from one pass over its text: each
+// part is decoded and each HTML part parsed once.
+func (o Options) WordsAndFeatures(m *mail.Message) (words, features []string, defects []mail.Defect) {
+	return o.scan(m, true, true)
+}
+
+// scan reads m once and collects SpamOracle's words, the features, or
+// both.
+func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool) (words, feats []string, defects []mail.Defect) {
+	var w *wordSplitter
+	if wantWords {
+		words = make([]string, 0, len(m.Raw)/8+16)
+		w = &wordSplitter{emit: func(s string) { words = append(words, s) }, known: o.Known}
+		for _, f := range m.Root.Header {
+			if o.selects(f.Name) {
+				w.chunk(mail.DecodeWords(f.Value))
+			}
+		}
+	}
+	var body *wordSplitter
+	add := func(s string) { feats = append(feats, s) }
+	if wantFeatures {
+		feats = make([]string, 0, len(m.Raw)/6+32)
+		o.headerFeatures(m.Root.Header, add)
+		body = &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
+	}
+	o.walk(m.Root, func(text string, html bool) {
+		if html {
+			text = htmlText(text, o.HTMLTagAttributes, o.HTMLRetainTags)
+		}
+		if w != nil {
+			w.chunk(text)
+		}
+		if body != nil {
+			for _, host := range urlHosts(text) {
+				add("url:" + host)
+			}
+			body.chunk(text)
+		}
+	}, &defects)
+	if wantFeatures {
+		structureFeatures(m, add)
+	}
+	return words, feats, defects
+}
+
+// headerFeatures adds the tokens of the headers, each named by where it
+// was found.
+func (o Options) headerFeatures(h mail.Header, add func(string)) {
 	prefixed := func(prefix string) *wordSplitter {
 		return &wordSplitter{emit: func(s string) { add(prefix + s) }, maxWord: featureMaxWord, cjk: add}
 	}
-	h := m.Root.Header
 	for _, f := range h {
 		name := strings.ToLower(f.Name)
 		switch name {
@@ -51,17 +102,10 @@ func (o Options) Features(m *mail.Message) []string {
 			}
 		}
 	}
-	body := &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
-	var defects []mail.Defect
-	o.walk(m.Root, func(text string, html bool) {
-		if html {
-			text = htmlText(text, o.HTMLTagAttributes, o.HTMLRetainTags)
-		}
-		for _, host := range urlHosts(text) {
-			add("url:" + host)
-		}
-		body.chunk(text)
-	}, &defects)
+}
+
+// structureFeatures adds the message's MIME structure and defects.
+func structureFeatures(m *mail.Message, add func(string)) {
 	m.Root.Walk(func(p *mail.Part) bool {
 		add("ct:" + p.MediaType)
 		if cs := p.Charset(); cs != "" {
@@ -80,7 +124,6 @@ func (o Options) Features(m *mail.Message) []string {
 	for _, d := range m.Defects {
 		add("defect:" + d.Name)
 	}
-	return toks
 }
 
 // featureMaxWord is the longest word the Fisher classifier counts.

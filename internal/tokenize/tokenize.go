@@ -89,30 +89,8 @@ func Words(text string) []string {
 // Message returns the tokens of m in stream order (headers first, then the
 // bodies), with repeats, and the defects met while decoding its text.
 func (o Options) Message(m *mail.Message) ([]string, []mail.Defect) {
-	// About one token per eight bytes of mail: sized once, the slice is
-	// not copied as it grows.
-	toks := make([]string, 0, len(m.Raw)/8+16)
-	defects := o.Each(m, func(s string) { toks = append(toks, s) })
+	toks, _, defects := o.scan(m, true, false)
 	return toks, defects
-}
-
-// Each calls emit for every token of m, in stream order, and returns the
-// defects met while decoding its text.
-func (o Options) Each(m *mail.Message, emit func(string)) []mail.Defect {
-	w := &wordSplitter{emit: emit, known: o.Known}
-	for _, f := range m.Root.Header {
-		if o.selects(f.Name) {
-			w.chunk(mail.DecodeWords(f.Value))
-		}
-	}
-	var defects []mail.Defect
-	o.walk(m.Root, func(text string, html bool) {
-		if html {
-			text = htmlText(text, o.HTMLTagAttributes, o.HTMLRetainTags)
-		}
-		w.chunk(text)
-	}, &defects)
-	return defects
 }
 
 // Text returns the text that would be tokenized, one piece per line group,

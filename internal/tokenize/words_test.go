@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -166,5 +167,20 @@ func TestFeatures(t *testing.T) {
 		if got[unwanted] {
 			t.Errorf("feature %q should carry its header's prefix or be CJK pairs", unwanted)
 		}
+	}
+}
+
+// One pass gives what Message and Features give apart.
+func TestWordsAndFeatures(t *testing.T) {
+	raw := "From: Ann <ann@example.com>\nSubject: Free offer\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nclick here now\n--b\nContent-Type: text/html\n\n<p>click <a href=\"http://x.example.org/a\">here</a></p>\n--b--\n"
+	m := mail.Parse([]byte(raw))
+	o := DefaultOptions()
+	words, feats, _ := o.WordsAndFeatures(m)
+	wantWords, _ := o.Message(m)
+	if !slices.Equal(words, wantWords) || len(words) == 0 {
+		t.Errorf("words %q, Message gives %q", words, wantWords)
+	}
+	if want := o.Features(m); !slices.Equal(feats, want) || !slices.Contains(feats, "url:example.org") {
+		t.Errorf("features %q, Features gives %q", feats, want)
 	}
 }

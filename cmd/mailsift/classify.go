@@ -14,9 +14,9 @@ import (
 	"github.com/mailsift/mailsift/internal/tokendb"
 )
 
-// openFilter prepares a run over many messages: it takes a snapshot of the
-// words that can be scored and releases the database at once, so training
-// can go on meanwhile.
+// openFilter prepares a run over many messages: it takes a snapshot of
+// what the configured classifier reads and releases the database at once,
+// so training can go on meanwhile.
 func openFilter(e env) (*filter.Filter, error) {
 	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: e.cfg.LockTimeout})
 	if err != nil {
@@ -25,7 +25,12 @@ func openFilter(e env) (*filter.Filter, error) {
 		}
 		return nil, err
 	}
-	snap, err := db.Snapshot(e.cfg.Bayes().MinWordWeight)
+	var snap *tokendb.Snapshot
+	if e.cfg.Classifier == filter.SpamOracle {
+		snap, err = db.Snapshot(e.cfg.Bayes().MinWordWeight)
+	} else {
+		snap, err = db.SnapshotModel()
+	}
 	if err = errors.Join(err, db.Close()); err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func TestModelLearnsAndUnlearns(t *testing.T) {
 	}
 
 	// The snapshot reads the same.
-	snap, err := db.Snapshot(0)
+	snap, err := db.SnapshotModel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +60,17 @@ func TestModelLearnsAndUnlearns(t *testing.T) {
 	}
 	if sev != ev || sout[0] != out[0] || sout[1] != out[1] {
 		t.Errorf("snapshot %v %v, database %v %v", sev, sout, ev, out)
+	}
+	// Each snapshot holds one classifier's part only.
+	if tot, err := snap.Lookup([]string{"cheap"}, sout); err != nil || tot != (bayes.Totals{}) || sout[0] != (bayes.Counts{}) {
+		t.Errorf("model snapshot holds words: %v %v %v", tot, sout[0], err)
+	}
+	words, err := db.Snapshot(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wev, err := words.LookupModel([]string{"cheap"}, sout, spam.Hashed); err != nil || wev != (Evidence{}) {
+		t.Errorf("word snapshot holds the model: %v %v", wev, err)
 	}
 
 	// Reinforcing leaves counts alone and pushes the margin further.

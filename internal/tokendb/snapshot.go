@@ -25,9 +25,10 @@ type Snapshot struct {
 	weights       *logreg.Model
 }
 
-// Snapshot copies every word whose weight (2·good + spam) is at least
-// minWeight; lookups of the others give zero counts, which scoring treats
-// the same way as a word too rare to count.
+// Snapshot copies SpamOracle's words: every word whose weight (2·good +
+// spam) is at least minWeight; lookups of the others give zero counts, which
+// scoring treats the same way as a word too rare to count. LookupModel on
+// it sees an empty default classifier.
 func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 	s := &Snapshot{}
 	err := db.view(func(tx *bolt.Tx) error {
@@ -51,9 +52,19 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 				s.words[string(k)] = c
 			}
 		}
-		return s.loadModel(tx)
+		return nil
 	})
 	if err != nil {
+		return nil, fmt.Errorf("tokendb: snapshot: %w", err)
+	}
+	return s, nil
+}
+
+// SnapshotModel copies the default classifier's part: its feature counts
+// and the regression's weights. Lookup on it sees no words.
+func (db *DB) SnapshotModel() (*Snapshot, error) {
+	s := &Snapshot{}
+	if err := db.view(s.loadModel); err != nil {
 		return nil, fmt.Errorf("tokendb: snapshot: %w", err)
 	}
 	return s, nil

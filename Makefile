@@ -24,11 +24,18 @@ demo: build
 	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db mark < testdata/corpus/msg1.eml
 
 # What the tests need beyond Go: Debian's spamoracle, the peer that the
-# compatibility tests compare against.
+# compatibility tests compare against, and clamd, which the ClamAV enricher
+# is tested against with a signature database the test writes.
+DEB_DEPS = spamoracle:spamoracle clamd:clamav-daemon
 deps:
-	@command -v spamoracle >/dev/null 2>&1 || { \
-	  echo "installing spamoracle (Debian) for the compatibility tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamoracle >/dev/null; }
+	@missing=""; for d in $(DEB_DEPS); do \
+	  cmd=$${d%%:*}; pkg=$${d#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || test -x /usr/sbin/$$cmd || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (Debian) for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 test: deps
 	$(GO) test -count=1 ./...

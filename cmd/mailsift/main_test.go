@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -15,10 +17,35 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // TestMain lets the test binary act as mailsift itself, so that tests can
 // run it as a separate process (to kill it, or to run two at once).
 func TestMain(m *testing.M) {
+	if path := os.Getenv("MAILSIFT_PEAK_RSS_FILE"); path != "" {
+		os.Exit(measurePeakRSS(path))
+	}
 	if os.Getenv("MAILSIFT_BE_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// measurePeakRSS runs mailsift with this process's arguments as a child
+// and writes the child's peak resident set in KiB to path. Linux starts a
+// child's peak at its parent's, so the measurement needs a parent that is
+// small: this one, freshly started.
+func measurePeakRSS(path string) int {
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "MAILSIFT_PEAK_RSS_FILE=", "MAILSIFT_BE_MAIN=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 3
+	}
+	if werr := os.WriteFile(path, []byte(strconv.FormatInt(ru.Maxrss, 10)), 0o600); werr != nil {
+		return 3
+	}
+	if err != nil {
+		return cmd.ProcessState.ExitCode()
+	}
+	return 0
 }
 
 // mailsiftCmd returns a command that runs this binary as mailsift.
@@ -31,14 +58,16 @@ func mailsiftCmd(t *testing.T, args ...string) *exec.Cmd {
 
 // testConfigHome returns a configuration directory for one test. Its
 // config.yml lowers min_trained to 2: the sample corpus holds four mails
-// of each class, fewer than the default classifier wants by default.
+// of each class, fewer than the default classifier wants by default; and
+// keeps the analysis's seen filters in the test's own directory.
 func testConfigHome(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "mailsift"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "mailsift", "config.yml"), []byte("min_trained: 2\n"), 0o600); err != nil {
+	cfg := "min_trained: 2\nanalysis:\n  seen:\n    dir: " + filepath.Join(dir, "seen") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "mailsift", "config.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir

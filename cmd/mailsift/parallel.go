@@ -22,12 +22,31 @@ const (
 	batchBytes    = 1 << 20
 )
 
+// runOpts tune forEach: workers is the number of goroutines running work
+// (0: one per core); unordered lets results out as soon as they are ready
+// instead of in input order; bigMails sets a soft memory limit, for work
+// that holds whole attachments and archives.
+// softMemoryLimit is the heap size above which runs of big mails collect
+// garbage eagerly.
+const softMemoryLimit = 128 << 20
+
+type runOpts struct {
+	workers   int
+	unordered bool
+	bigMails  bool // attachments are expanded: set a soft memory limit
+}
+
 // forEach reads every message of paths (stdin for "-"), runs work on each
 // on all cores, and calls emit with the results in input order. A message
 // that cannot be read reaches emit with its error and no result. Work runs
 // under recover: a panic becomes that message's error, not a crash. At most
 // a window of batches is in memory at a time. bar may be nil.
 func forEach[T any](paths []string, stdin io.Reader, bar *progress.Bar, work func(mailbox.Message) (T, error), emit func(mailbox.Message, T, error) error) error {
+	return forEachWith(runOpts{}, paths, stdin, bar, work, emit)
+}
+
+// forEachWith is forEach with options.
+func forEachWith[T any](o runOpts, paths []string, stdin io.Reader, bar *progress.Bar, work func(mailbox.Message) (T, error), emit func(mailbox.Message, T, error) error) error {
 	type item struct {
 		msg mailbox.Message
 		res T
@@ -38,9 +57,17 @@ func forEach[T any](paths []string, stdin io.Reader, bar *progress.Bar, work fun
 		items []item
 	}
 	// The heap of a run is small and bounded by the window: collecting it
-	// less often saves a fifth of the CPU.
+	// less often saves a fifth of the CPU. Runs that may hold large mails
+	// also get a soft memory limit, so that the collector works harder
+	// rather than let one big attachment's garbage pile up five times over.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	workers := runtime.GOMAXPROCS(0)
+	if o.bigMails {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(softMemoryLimit))
+	}
+	workers := o.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	window := make(chan struct{}, 2*workers+2)
 	jobs := make(chan *batch, workers)
 	results := make(chan *batch, workers)
@@ -116,6 +143,9 @@ func forEach[T any](paths []string, stdin io.Reader, bar *progress.Bar, work fun
 	next := 0
 	var emitErr error
 	for b := range results {
+		if o.unordered {
+			next = b.seq
+		}
 		pending[b.seq] = b
 		for {
 			b, ok := pending[next]

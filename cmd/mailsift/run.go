@@ -43,6 +43,13 @@ Commands:
                                  --classifier default|spamoracle|fisher|logreg, with
                                  --robs, --robx, --min-dev, --ham-cutoff, --spam-cutoff,
                                  --weight, --rate, --passes N --thick T
+  analyze [--out SPEC]... [--workers N] [--unordered] FILE...
+                                 write one JSON report per mail: headers, Received hops,
+                                 defects, bodies, attachments, URLs, phishing, spam;
+                                 SPEC is "-" (JSON lines on stdout, the default),
+                                 jsonl:PATH, dir:PATH (a file per mail) or esbulk:PATH
+                                 (Elasticsearch _bulk); the exit status is 1 when a
+                                 mail could not be read
   backup                         write the database in SpamOracle's text format
   restore                        replace the database from that format on stdin
   help                           show this text
@@ -189,6 +196,7 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
+		"analyze": cmdAnalyze,
 		"train":   cmdTrain,
 		"add":     cmdTrain,
 		"untrain": cmdUntrain,

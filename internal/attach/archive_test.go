@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	yzip "github.com/yeka/zip"
+
+	"github.com/mailsift/mailsift/internal/attach/attachtest"
 )
 
 // tree lists every member below f as "path" and every defect in the tree
@@ -453,8 +455,8 @@ func TestLimits(t *testing.T) {
 // the declared size; without a central directory, by the ratio of the
 // bytes it actually produces.
 func TestLyingSizes(t *testing.T) {
-	leaf := deflatedZeros(t, 16)
-	data := rawZip(t, 1, "small", leaf, 1000, crcZeros(16))
+	leaf := attachtest.DeflatedZeros(t, 16)
+	data := attachtest.RawZip(t, 1, "small", leaf, 1000, attachtest.CRCZeros(16))
 	f := Analyze(context.Background(), "liar.zip", "", data, Options{})
 	if _, defects := tree(f); !slices.Equal(defects, []string{"liar.zip/smalla: archive-corrupt"}) {
 		t.Errorf("defects %q", defects)

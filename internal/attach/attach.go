@@ -112,6 +112,11 @@ type Options struct {
 	// runs on the calling goroutine and should honour ctx. A panic in it
 	// is recovered and recorded as DefectTextError.
 	Text func(ctx context.Context, mime string, data []byte) (string, error)
+	// Stop, when set, is called for every file (the attachment at depth 0,
+	// members below) once its size, hashes and sniffed type are known.
+	// Returning true leaves the file at that: no text, no members. It runs
+	// on the calling goroutine.
+	Stop func(f *Facts, depth int) bool
 	// TextBytes caps the text stored per file, cut at a UTF-8 boundary.
 	// Default 64 KiB.
 	TextBytes int

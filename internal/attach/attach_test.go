@@ -272,3 +272,36 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// Stop sees each file once its hashes and type are known; returning true
+// keeps its members and text out, and Sum gives the same hashes as Analyze.
+func TestStopAndSum(t *testing.T) {
+	inner := zipOf(t, files("a.txt", "first", "b.txt", "second")...)
+	outer := zipOf(t, file{name: "inner.zip", data: inner}, file{name: "c.txt", data: []byte("third")})
+	var seen []string
+	stopAt := ""
+	opt := Options{Stop: func(f *Facts, depth int) bool {
+		seen = append(seen, f.Filename)
+		return f.Filename == stopAt
+	}}
+	f := Analyze(context.Background(), "outer.zip", "", outer, opt)
+	if got := strings.Join(seen, ","); got != "outer.zip,inner.zip,a.txt,b.txt,c.txt" {
+		t.Fatalf("Stop saw %s", got)
+	}
+	if len(f.Members) != 2 || len(f.Members[0].Members) != 2 {
+		t.Fatalf("members without stopping: %+v", f.Members)
+	}
+	seen, stopAt = nil, "inner.zip"
+	f = Analyze(context.Background(), "outer.zip", "", outer, opt)
+	if got := strings.Join(seen, ","); got != "outer.zip,inner.zip,c.txt" {
+		t.Errorf("Stop saw %s after stopping at inner.zip", got)
+	}
+	in := f.Members[0]
+	if len(in.Members) != 0 || in.SHA256 == "" || in.SniffedType != "application/zip" {
+		t.Errorf("stopped member: %+v", in)
+	}
+	s := Sum(outer, true, true)
+	if s.SHA256 != f.SHA256 || s.MD5 != f.MD5 || s.SHA512 != f.SHA512 || s.Size != f.Size || s.TLSH == "" {
+		t.Errorf("Sum %+v differs from Analyze %+v", s, f)
+	}
+}

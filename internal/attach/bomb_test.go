@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/mailsift/mailsift/internal/attach/attachtest"
 )
 
 // allocated is the number of bytes allocated so far by the process.
@@ -18,7 +20,7 @@ func allocated() uint64 {
 // 64 MiB leaves of zeros, 4 TiB expanded. It must stop at the limits and
 // allocate about what the limits allow, not what the archive declares.
 func TestBomb(t *testing.T) {
-	data := bomb(t, 4, 64)
+	data := attachtest.Bomb(t, 4, 64)
 	tests := []struct {
 		name    string
 		lim     Limits

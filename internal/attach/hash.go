@@ -20,13 +20,23 @@ const hashChunk = 32 << 10
 
 // hash sets the hashes of f from data, reading data once.
 func (w *walker) hash(f *Facts, data []byte) {
+	hashInto(f, data, w.opt.Fuzzy, w.opt.Fuzzy)
+}
+
+// hashInto sets the cryptographic hashes of f, and the fuzzy ones asked
+// for, reading data once.
+func hashInto(f *Facts, data []byte, withSSDeep, withTLSH bool) {
 	m5, s1, s256, s512 := md5.New(), sha1.New(), sha256.New(), sha512.New()
 	ws := []io.Writer{m5, s1, s256, s512}
 	var fz hash.Hash
 	var tl *tlsh.TLSH
-	if w.opt.Fuzzy {
-		fz, tl = ssdeep.New(), tlsh.New()
-		ws = append(ws, fz, tl)
+	if withSSDeep {
+		fz = ssdeep.New()
+		ws = append(ws, fz)
+	}
+	if withTLSH {
+		tl = tlsh.New()
+		ws = append(ws, tl)
 	}
 	mw := io.MultiWriter(ws...)
 	for p := data; len(p) > 0; {
@@ -38,9 +48,11 @@ func (w *walker) hash(f *Facts, data []byte) {
 	f.SHA1 = hex.EncodeToString(s1.Sum(nil))
 	f.SHA256 = hex.EncodeToString(s256.Sum(nil))
 	f.SHA512 = hex.EncodeToString(s512.Sum(nil))
-	if w.opt.Fuzzy {
+	if withSSDeep {
 		// ssdeep's Sum appends nothing when the input is too small.
 		f.SSDeep = string(fz.Sum(nil))
+	}
+	if withTLSH {
 		f.TLSH = tlshString(tl, len(data))
 	}
 }
@@ -58,4 +70,13 @@ func tlshString(t *tlsh.TLSH, n int) string {
 		return ""
 	}
 	return "T1" + strings.ToUpper(hex.EncodeToString(b))
+}
+
+// Sum returns Facts holding only the size and the hashes of data, computed
+// as Analyze computes them: MD5, SHA-1, SHA-256 and SHA-512, and the fuzzy
+// hashes asked for.
+func Sum(data []byte, withSSDeep, withTLSH bool) Facts {
+	f := Facts{Size: int64(len(data))}
+	hashInto(&f, data, withSSDeep, withTLSH)
+	return f
 }

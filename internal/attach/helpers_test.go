@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
 	"hash/crc32"
@@ -195,102 +194,4 @@ func rarOf(fs []file, multi bool) []byte {
 	}
 	block(uv(uv(uv(nil, 5), 0), endFlags), nil)
 	return out.Bytes()
-}
-
-// deflatedZeros returns a raw deflate stream of mib MiB of zeros, built in
-// time independent of mib: after the first MiB every further MiB encodes
-// the same way (matches against the zeros before it), so one flushed
-// segment is repeated.
-func deflatedZeros(t testing.TB, mib int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	fw, err := flate.NewWriter(&buf, flate.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := make([]byte, 1<<20)
-	write := func() []byte {
-		start := buf.Len()
-		if _, err := fw.Write(zero); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		return bytes.Clone(buf.Bytes()[start:])
-	}
-	first := write()
-	next := write()
-	start := buf.Len()
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tail := bytes.Clone(buf.Bytes()[start:])
-	out := append([]byte{}, first...)
-	for i := 1; i < mib; i++ {
-		out = append(out, next...)
-	}
-	return append(out, tail...)
-}
-
-// crcZeros is the CRC-32 of mib MiB of zeros.
-func crcZeros(mib int) uint32 {
-	zero := make([]byte, 1<<20)
-	var c uint32
-	for range mib {
-		c = crc32.Update(c, crc32.IEEETable, zero)
-	}
-	return c
-}
-
-// rawZip stores already deflated members: copies of body, each declaring
-// size expanded bytes and the given CRC.
-func rawZip(t testing.TB, copies int, prefix string, body []byte, size uint64, crc uint32) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for i := range copies {
-		h := &zip.FileHeader{
-			Name:               prefix + string(rune('a'+i%26)) + strings.Repeat("x", i/26),
-			Method:             zip.Deflate,
-			CRC32:              crc,
-			CompressedSize64:   uint64(len(body)),
-			UncompressedSize64: size,
-			Modified:           fixedTime,
-		}
-		w, err := zw.CreateRaw(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// bomb builds a 42.zip-like archive: levels of zips, each holding 16
-// copies of the level below, over leaves of leafMiB MiB of zeros.
-func bomb(t testing.TB, levels, leafMiB int) []byte {
-	t.Helper()
-	leaf := deflatedZeros(t, leafMiB)
-	cur := rawZip(t, 16, "0", leaf, uint64(leafMiB)<<20, crcZeros(leafMiB))
-	for l := 1; l < levels; l++ {
-		var buf bytes.Buffer
-		fw, err := flate.NewWriter(&buf, flate.BestCompression)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fw.Write(cur); err != nil {
-			t.Fatal(err)
-		}
-		if err := fw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		cur = rawZip(t, 16, string(rune('0'+l)), buf.Bytes(), uint64(len(cur)), crc32.ChecksumIEEE(cur))
-	}
-	return cur
 }

@@ -33,6 +33,9 @@ func (w *walker) file(f *Facts, data []byte, depth int) {
 	w.hash(f, data)
 	f.SniffedType = sniff(data)
 	f.TypeMismatch = typeMismatch(f.Extension, f.SniffedType)
+	if w.opt.Stop != nil && w.opt.Stop(f, depth) {
+		return
+	}
 	if w.opt.Text != nil && IsDocument(f.SniffedType) {
 		w.text(f, data)
 	}
@@ -311,8 +314,9 @@ func (w *walker) text(f *Facts, data []byte) {
 }
 
 // IsDocument reports whether a sniffed media type is one that Options.Text
-// is called for: text, PDF, RTF, and the Office, OpenDocument and EPUB
-// formats.
+// is called for: text, PDF, RTF, the Office, OpenDocument and EPUB
+// formats, and Outlook messages (which often sniff as a plain OLE
+// compound file).
 func IsDocument(mime string) bool {
 	switch {
 	case strings.HasPrefix(mime, "text/"),
@@ -324,7 +328,7 @@ func IsDocument(mime string) bool {
 	}
 	switch mime {
 	case "application/pdf", "application/msword", "application/rtf",
-		"application/epub+zip", "application/vnd.ms-outlook":
+		"application/epub+zip", "application/vnd.ms-outlook", "application/x-ole-storage":
 		return true
 	}
 	return false

@@ -25,6 +25,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mailsift/mailsift/internal/analyze"
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/tokenize"
@@ -108,6 +109,9 @@ type Config struct {
 	RobinsonX float64 `yaml:"robinson_x"`
 	// Combine the word probabilities with chi-square instead of Bayes.
 	UseChiSquare bool `yaml:"use_chi_square"`
+
+	// The analysis of mail (mailsift analyze, serve and worker).
+	Analysis analyze.Config `yaml:"analysis"`
 }
 
 // Default returns the built-in configuration: SpamOracle's defaults.
@@ -142,6 +146,7 @@ func Default() Config {
 		RobinsonS:            p.RobinsonS,
 		RobinsonX:            p.RobinsonX,
 		UseChiSquare:         p.UseChiSquare,
+		Analysis:             analyze.DefaultConfig(),
 	}
 }
 
@@ -271,6 +276,9 @@ func (c Config) Validate() error {
 	}
 	if c.RobinsonX <= 0 || c.RobinsonX >= 1 {
 		bad("robinson_x must be between 0 and 1, not %g", c.RobinsonX)
+	}
+	if err := c.Analysis.Validate(); err != nil {
+		probs = append(probs, oneLine(err.Error()))
 	}
 	if len(probs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(probs, "; "))

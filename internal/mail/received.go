@@ -373,6 +373,16 @@ var dateLayouts = []string{
 	time.RFC3339Nano,
 }
 
+// ParseDate reads a Date header value, or the date of a Received field,
+// leniently: RFC 5322 and its obsolete forms, comments, zone names, and the
+// other layouts mail software is seen to write. It returns the time in UTC
+// with its original offset east of UTC in seconds; ok is false when nothing
+// could be read.
+func ParseDate(s string) (t time.Time, offset int, ok bool) {
+	t, offset = parseReceivedDate(s)
+	return t, offset, !t.IsZero()
+}
+
 // parseReceivedDate reads the date of a Received field and returns it in
 // UTC with its original offset.
 func parseReceivedDate(s string) (time.Time, int) {

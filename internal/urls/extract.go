@@ -349,12 +349,23 @@ func identity(n int) []int {
 // inline scripts. Relative links are resolved against <base href>; without
 // one they are dropped, except "www." links, which mail readers and users
 // take as http.
-func (s *Set) AddHTML(doc string) {
+func (s *Set) AddHTML(doc string) { s.addHTML(doc, nil) }
+
+// AddHTMLText is AddHTML that also returns the visible text of the
+// document, as the walk saw it: tags, scripts and styles left out, entities
+// decoded, white space not collapsed.
+func (s *Set) AddHTMLText(doc string) string {
+	var visible strings.Builder
+	s.addHTML(doc, &visible)
+	return visible.String()
+}
+
+func (s *Set) addHTML(doc string, visible *strings.Builder) {
 	doc = s.budget(doc)
 	if doc == "" {
 		return
 	}
-	w := htmlWalk{set: s, anchor: -1}
+	w := htmlWalk{set: s, anchor: -1, visible: visible}
 	z := html.NewTokenizer(strings.NewReader(doc))
 	for {
 		tt := z.Next()
@@ -391,6 +402,7 @@ type htmlWalk struct {
 	anchor  int             // index of the URL of the open <a>, or -1
 	inA     bool
 	linkTxt strings.Builder
+	visible *strings.Builder // when not nil, collects the visible text
 }
 
 func (w *htmlWalk) text(b []byte) {
@@ -417,6 +429,10 @@ func (w *htmlWalk) flush() {
 		return
 	}
 	w.set.scanText(w.buf.String(), SourceHTMLText)
+	if w.visible != nil {
+		w.visible.WriteString(w.buf.String())
+		w.visible.WriteByte('\n')
+	}
 	w.buf.Reset()
 }
 

@@ -1,0 +1,320 @@
+package analyze
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailsift/mailsift/internal/attach"
+	"github.com/mailsift/mailsift/internal/dedup"
+	"github.com/mailsift/mailsift/internal/doctext"
+	"github.com/mailsift/mailsift/internal/enrich"
+	"github.com/mailsift/mailsift/internal/filter"
+	"github.com/mailsift/mailsift/internal/mail"
+	"github.com/mailsift/mailsift/internal/outlook"
+	"github.com/mailsift/mailsift/internal/phish"
+	"github.com/mailsift/mailsift/internal/urls"
+	"github.com/mailsift/mailsift/report"
+)
+
+// Options are the parts of an Engine that the caller builds.
+type Options struct {
+	// Spam scores mails for the report's spam section; nil leaves it out.
+	Spam *filter.Filter
+	// Seen replaces the filters of Config.Seen, for instance with a store
+	// that several workers share. Nil means the filters Config.Seen
+	// describes (and none when they are all disabled).
+	Seen dedup.Store
+	// Now gives the analysis time stamp; nil means time.Now.
+	Now func() time.Time
+	// Warn receives problems that do not stop the engine, such as a seen
+	// filter file that was corrupt and starts empty; nil drops them.
+	Warn func(error)
+	// PDFCacheDir is passed to the document text extractor ("" for its
+	// default, "-" for none).
+	PDFCacheDir string
+}
+
+// Engine analyses mails. It is safe for concurrent use: every Analyze call
+// keeps its state to itself, and the shared parts (lists, filters, caches)
+// are safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	opt      Options
+	docs     *doctext.Extractor
+	white    []*urls.Whitelist
+	keywords *phish.Keywords
+	phishCfg phish.Config
+	filters  *dedup.Filters // owned, saved on Close; nil when Options.Seen is given
+	seen     dedup.Store
+	files    []*enrich.Stage
+	ips      []*enrich.Stage
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds an Engine: it reads the whitelist and keyword files, opens the
+// seen filters and sets up the enabled enrichers.
+func New(cfg Config, opt Options) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	e := &Engine{cfg: cfg, opt: opt}
+	for _, path := range cfg.URLs.Whitelist {
+		w, err := urls.LoadWhitelist(path)
+		if err != nil {
+			return nil, fmt.Errorf("analyze: whitelist: %w", err)
+		}
+		e.white = append(e.white, w)
+	}
+	kw, err := phish.LoadKeywords(cfg.Phishing.Subjects, cfg.Phishing.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: phishing lists: %w", err)
+	}
+	e.keywords = kw
+	e.phishCfg = phish.DefaultConfig()
+	for brand, domains := range cfg.Phishing.Brands {
+		e.phishCfg.Brands[brand] = domains
+	}
+	if len(cfg.Phishing.Weights) > 0 {
+		e.phishCfg.Weights = cfg.Phishing.Weights
+	}
+	e.phishCfg.Threshold = cfg.Phishing.Threshold
+
+	e.files, e.ips, err = enrich.New(cfg.Enrichers)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	if opt.Seen != nil {
+		e.seen = opt.Seen
+	} else {
+		f, err := dedup.Open(cfg.Seen)
+		if errors.Is(err, dedup.ErrCorrupt) && f != nil {
+			if opt.Warn != nil {
+				opt.Warn(fmt.Errorf("analyze: %w (starting it empty)", err))
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("analyze: %w", err)
+		}
+		e.filters, e.seen = f, f
+	}
+	if cfg.Attachments.ExtractText {
+		e.docs = doctext.New(doctext.Config{PDFCacheDir: opt.PDFCacheDir})
+	}
+	return e, nil
+}
+
+// Close saves the seen filters and stops the document extractor.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		var errs []error
+		if e.filters != nil {
+			errs = append(errs, e.filters.Close())
+		}
+		if e.docs != nil {
+			errs = append(errs, e.docs.Close())
+		}
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+// Reload reads the whitelist and keyword files again when they changed. A
+// file that no longer reads keeps its old content in force, and the error
+// says which.
+func (e *Engine) Reload() (changed bool, err error) {
+	var errs []error
+	for _, w := range e.white {
+		c, err := w.Reload()
+		changed = changed || c
+		errs = append(errs, err)
+	}
+	c, kerr := e.keywords.Reload()
+	errs = append(errs, kerr)
+	return changed || c, errors.Join(errs...)
+}
+
+// SaveSeen writes the seen filters to disk now (Close does it too).
+func (e *Engine) SaveSeen() error {
+	if e.filters == nil {
+		return nil
+	}
+	return e.filters.Save()
+}
+
+// Analyze analyses one raw mail. origin names where it came from. It
+// never fails on content: whatever is wrong with the mail is in the
+// report's defects. The error is set only when ctx ends first; a panic
+// inside a stage is recovered into the report's Error.
+func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *report.Report, err error) {
+	sum := sha256.Sum256(raw)
+	rep = &report.Report{
+		Version:    report.Version,
+		ID:         hex.EncodeToString(sum[:]),
+		Origin:     origin,
+		AnalysedAt: e.opt.Now().UTC(),
+		Mail:       report.Mail{Headers: []report.Header{}, Size: len(raw)},
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rep.Error = fmt.Sprintf("internal error: %v", p)
+			rep.Defects = append(rep.Defects, report.Defect{Name: "analysis-panic", Detail: firstLine(string(debug.Stack()))})
+		}
+	}()
+	r := &run{e: e, ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{}}
+	r.analyze(raw)
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("analyze: %w", err)
+	}
+	return rep, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// run is the state of one Analyze call.
+type run struct {
+	e   *Engine
+	ctx context.Context
+	rep *report.Report
+	msg *mail.Message
+
+	bodyText strings.Builder // every body's text, for the body hashes and phishing
+	html     []string        // HTML bodies, for phishing
+	urlSets  []urlSet        // one per body and per attachment text, in mail order
+	urlIndex map[string]int  // report URL -> index in rep.URLs
+	bodyURLs []urls.URL      // the bodies' URLs merged, for phishing
+	attURLs  []urls.URL      // the attachments' URLs merged, for phishing
+
+	attPath  string            // path of the attachment being analysed
+	htmlAtt  map[string]string // sha256 -> HTML of HTML files in attachments
+	attText  strings.Builder   // text of all attachments, for phishing
+	pending  []embedded        // Outlook messages found inside attachments
+	stopped  map[string]bool   // sha256 of files whose analysis stopped at the hashes
+	filtered map[string]bool   // sha256 of files already seen
+}
+
+// urlSet holds the URLs of one body or one attachment's text; inBody
+// tells which.
+type urlSet struct {
+	set    *urls.Set
+	inBody bool
+}
+
+// newURLSet starts the URL set of the next body or attachment text.
+func (r *run) newURLSet(inBody bool) *urls.Set {
+	s := urls.NewSet(urls.Limits{MaxURLs: r.e.cfg.URLs.MaxURLs})
+	r.urlSets = append(r.urlSets, urlSet{set: s, inBody: inBody})
+	return s
+}
+
+// embedded is a message found inside an attachment, to be walked after it.
+type embedded struct {
+	path string
+	raw  []byte
+}
+
+func (r *run) analyze(raw []byte) {
+	if outlook.IsMsg(raw) {
+		conv, defects, err := outlook.ToMIME(raw)
+		if err != nil {
+			r.defect("outlook-unreadable", "", err.Error())
+		} else {
+			for _, d := range defects {
+				r.defect("outlook-defect", "", d)
+			}
+			raw = conv
+		}
+	}
+	r.msg = mail.Parse(raw)
+	for _, d := range r.msg.Defects {
+		r.rep.Defects = append(r.rep.Defects, report.Defect(d))
+	}
+	r.envelope(r.msg.Header())
+	r.received(r.msg.Header())
+	r.rep.Mail.Hashes = hashes(attach.Sum(raw, r.e.cfg.FuzzyHashes, false))
+
+	r.walk(r.msg.Root, "")
+	for len(r.pending) > 0 {
+		p := r.pending[0]
+		r.pending = r.pending[1:]
+		r.walkMessage(p.raw, p.path)
+	}
+
+	text := r.bodyText.String()
+	r.rep.Mail.BodyHashes = hashes(attach.Sum([]byte(text), r.e.cfg.FuzzyHashes, false))
+	if strings.TrimSpace(text) != "" {
+		r.rep.Filtered = r.seen(dedup.Mail, r.rep.Mail.BodyHashes.SHA256)
+	}
+	if r.rep.Filtered {
+		r.rep.Bodies = nil
+	} else {
+		r.collectURLs()
+		r.phishing(text)
+		r.spam()
+	}
+	r.enrichIP()
+}
+
+// seen asks the seen filters about key; an error counts as not seen.
+func (r *run) seen(kind dedup.Kind, key string) bool {
+	if r.e.seen == nil || key == "" {
+		return false
+	}
+	ok, err := r.e.seen.SeenOrAdd(r.ctx, kind, key)
+	if err != nil {
+		r.defect("seen-filter-error", "", err.Error())
+		return false
+	}
+	return ok
+}
+
+func (r *run) defect(name, part, detail string) {
+	r.rep.Defects = append(r.rep.Defects, report.Defect{Name: name, Part: part, Detail: clip(detail, 200)})
+}
+
+func (r *run) mailDefects(ds []mail.Defect, prefix string) {
+	for _, d := range ds {
+		d.Part = joinPath(prefix, d.Part)
+		r.rep.Defects = append(r.rep.Defects, report.Defect(d))
+	}
+}
+
+// joinPath puts the path of a part inside a message found at prefix.
+func joinPath(prefix, path string) string {
+	switch {
+	case prefix == "":
+		return path
+	case path == "":
+		return prefix
+	}
+	return prefix + "." + path
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func hashes(f attach.Facts) report.Hashes {
+	return report.Hashes{MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512, SSDeep: f.SSDeep, TLSH: f.TLSH}
+}

@@ -8,7 +8,7 @@ FUZZTIME    ?= 30s
 CORPUS      ?= $(or $(MAILSIFT_CORPUS),$(HOME)/.cache/mailsift-corpus)
 DEMO        ?= $(or $(TMPDIR),/tmp)/mailsift-demo
 
-.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers corpus clean
+.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze corpus clean
 
 all: build
 
@@ -64,10 +64,14 @@ corpus:
 
 # Go micro-benchmarks, then mailsift beside bogofilter and spamoracle on the
 # SpamAssassin split, in one run.
-bench: bench-go bench-peers
+bench: bench-go bench-peers bench-analyze
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 bench-peers: build corpus
 	bench/compare.sh
+
+# mailsift analyze on the whole corpus, with and without fuzzy hashes.
+bench-analyze: build corpus
+	bench/analyze.sh

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailsift/mailsift/internal/analyze"
+	"github.com/mailsift/mailsift/internal/config"
 	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/mailbox"
 	"github.com/mailsift/mailsift/internal/progress"
@@ -136,8 +137,14 @@ func unreadable(origin string, err error) *report.Report {
 }
 
 // reloadLoop rereads the whitelist and keyword files while the analysis
-// runs, keeping the old lists when a new file is broken.
+// runs, and the configuration file when it changes, keeping the old
+// settings when a new file is broken.
 func reloadLoop(e env, eng *analyze.Engine) (stop func()) {
+	path := e.configPath
+	if path == "" {
+		path = config.DefaultPath()
+	}
+	last := fileStamp(path)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -150,11 +157,32 @@ func reloadLoop(e env, eng *analyze.Engine) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				if _, err := eng.Reload(); err != nil {
-					fmt.Fprintf(e.stderr, "mailsift: reload: %v (the previous lists stay in force)\n", err)
+			}
+			if stamp := fileStamp(path); stamp != last {
+				last = stamp
+				cfg, err := config.Load(e.configPath)
+				if err == nil {
+					err = eng.Update(cfg.Analysis)
 				}
+				if err != nil {
+					fmt.Fprintf(e.stderr, "mailsift: reload %s: %v\n", path, err)
+				}
+				continue
+			}
+			if _, err := eng.Reload(); err != nil {
+				fmt.Fprintf(e.stderr, "mailsift: reload: %v (the previous lists stay in force)\n", err)
 			}
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// fileStamp identifies a version of a file by its modification time and
+// size; "" when it cannot be read.
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fi.ModTime().String() + "/" + strconv.FormatInt(fi.Size(), 10)
 }

@@ -63,11 +63,12 @@ or --db, or $MAILSIFT_DB; the configuration is ~/.config/mailsift/config.yml or 
 // env is what every command gets: the configuration, the streams, and the
 // database path with the overrides applied.
 type env struct {
-	cfg    config.Config
-	db     string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	cfg        config.Config
+	configPath string // as given with --config; "" for the default
+	db         string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // usageError is a mistake in the command line.
@@ -152,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "mailsift: %v\n", err)
 		return exitError
 	}
-	e := env{cfg: cfg, db: cfg.DatabaseFile, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := env{cfg: cfg, configPath: configPath, db: cfg.DatabaseFile, stdin: stdin, stdout: stdout, stderr: stderr}
 	if v := os.Getenv("MAILSIFT_DB"); v != "" {
 		e.db = v
 	}

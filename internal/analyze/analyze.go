@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailsift/mailsift/internal/attach"
@@ -45,19 +47,52 @@ type Options struct {
 // keeps its state to itself, and the shared parts (lists, filters, caches)
 // are safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	opt      Options
-	docs     *doctext.Extractor
-	white    []*urls.Whitelist
-	keywords *phish.Keywords
-	phishCfg phish.Config
-	filters  *dedup.Filters // owned, saved on Close; nil when Options.Seen is given
-	seen     dedup.Store
-	files    []*enrich.Stage
-	ips      []*enrich.Stage
+	opt     Options
+	set     atomic.Pointer[settings]
+	docs    *doctext.Extractor
+	filters *dedup.Filters // owned, saved on Close; nil when Options.Seen is given
+	seen    dedup.Store
+	files   []*enrich.Stage
+	ips     []*enrich.Stage
+	started Config // the configuration the seen filters and enrichers were built from
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// settings are the parts of the configuration that Update replaces while
+// mails are being analysed: an Analyze call uses one settings throughout.
+type settings struct {
+	cfg      Config
+	white    []*urls.Whitelist
+	keywords *phish.Keywords
+	phish    phish.Config
+}
+
+// newSettings reads the whitelist and keyword files of cfg.
+func newSettings(cfg Config) (*settings, error) {
+	s := &settings{cfg: cfg}
+	for _, path := range cfg.URLs.Whitelist {
+		w, err := urls.LoadWhitelist(path)
+		if err != nil {
+			return nil, fmt.Errorf("analyze: whitelist: %w", err)
+		}
+		s.white = append(s.white, w)
+	}
+	kw, err := phish.LoadKeywords(cfg.Phishing.Subjects, cfg.Phishing.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: phishing lists: %w", err)
+	}
+	s.keywords = kw
+	s.phish = phish.DefaultConfig()
+	for brand, domains := range cfg.Phishing.Brands {
+		s.phish.Brands[brand] = domains
+	}
+	for name, w := range cfg.Phishing.Weights {
+		s.phish.Weights[name] = w
+	}
+	s.phish.Threshold = cfg.Phishing.Threshold
+	return s, nil
 }
 
 // New builds an Engine: it reads the whitelist and keyword files, opens the
@@ -69,28 +104,12 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, opt: opt}
-	for _, path := range cfg.URLs.Whitelist {
-		w, err := urls.LoadWhitelist(path)
-		if err != nil {
-			return nil, fmt.Errorf("analyze: whitelist: %w", err)
-		}
-		e.white = append(e.white, w)
-	}
-	kw, err := phish.LoadKeywords(cfg.Phishing.Subjects, cfg.Phishing.Targets)
+	s, err := newSettings(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("analyze: phishing lists: %w", err)
+		return nil, err
 	}
-	e.keywords = kw
-	e.phishCfg = phish.DefaultConfig()
-	for brand, domains := range cfg.Phishing.Brands {
-		e.phishCfg.Brands[brand] = domains
-	}
-	if len(cfg.Phishing.Weights) > 0 {
-		e.phishCfg.Weights = cfg.Phishing.Weights
-	}
-	e.phishCfg.Threshold = cfg.Phishing.Threshold
-
+	e := &Engine{opt: opt, started: cfg}
+	e.set.Store(s)
 	e.files, e.ips, err = enrich.New(cfg.Enrichers)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
@@ -108,10 +127,31 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		}
 		e.filters, e.seen = f, f
 	}
-	if cfg.Attachments.ExtractText {
-		e.docs = doctext.New(doctext.Config{PDFCacheDir: opt.PDFCacheDir})
-	}
+	e.docs = doctext.New(doctext.Config{PDFCacheDir: opt.PDFCacheDir})
 	return e, nil
+}
+
+// ErrRestart is returned by Update when the new configuration changes the
+// seen filters or the enrichers, which take effect at the next start; the
+// rest of it is in force.
+var ErrRestart = errors.New("analyze: the seen filters and enrichers change at the next start")
+
+// Update puts a new configuration in force for the mails analysed from now
+// on: limits, hashes, lists, whitelists, phishing weights and the rest.
+// An invalid configuration, or lists that do not read, change nothing.
+func (e *Engine) Update(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	s, err := newSettings(cfg)
+	if err != nil {
+		return err
+	}
+	e.set.Store(s)
+	if !reflect.DeepEqual(cfg.Seen, e.started.Seen) || !reflect.DeepEqual(cfg.Enrichers, e.started.Enrichers) {
+		return ErrRestart
+	}
+	return nil
 }
 
 // Close saves the seen filters and stops the document extractor.
@@ -121,9 +161,7 @@ func (e *Engine) Close() error {
 		if e.filters != nil {
 			errs = append(errs, e.filters.Close())
 		}
-		if e.docs != nil {
-			errs = append(errs, e.docs.Close())
-		}
+		errs = append(errs, e.docs.Close())
 		e.closeErr = errors.Join(errs...)
 	})
 	return e.closeErr
@@ -133,13 +171,14 @@ func (e *Engine) Close() error {
 // file that no longer reads keeps its old content in force, and the error
 // says which.
 func (e *Engine) Reload() (changed bool, err error) {
+	s := e.set.Load()
 	var errs []error
-	for _, w := range e.white {
+	for _, w := range s.white {
 		c, err := w.Reload()
 		changed = changed || c
 		errs = append(errs, err)
 	}
-	c, kerr := e.keywords.Reload()
+	c, kerr := s.keywords.Reload()
 	errs = append(errs, kerr)
 	return changed || c, errors.Join(errs...)
 }
@@ -171,7 +210,7 @@ func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *r
 			rep.Defects = append(rep.Defects, report.Defect{Name: "analysis-panic", Detail: firstLine(string(debug.Stack()))})
 		}
 	}()
-	r := &run{e: e, ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{}}
+	r := &run{e: e, s: e.set.Load(), ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{}}
 	r.analyze(raw)
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("analyze: %w", err)
@@ -189,6 +228,7 @@ func firstLine(s string) string {
 // run is the state of one Analyze call.
 type run struct {
 	e   *Engine
+	s   *settings
 	ctx context.Context
 	rep *report.Report
 	msg *mail.Message
@@ -217,7 +257,7 @@ type urlSet struct {
 
 // newURLSet starts the URL set of the next body or attachment text.
 func (r *run) newURLSet(inBody bool) *urls.Set {
-	s := urls.NewSet(urls.Limits{MaxURLs: r.e.cfg.URLs.MaxURLs})
+	s := urls.NewSet(urls.Limits{MaxURLs: r.s.cfg.URLs.MaxURLs})
 	r.urlSets = append(r.urlSets, urlSet{set: s, inBody: inBody})
 	return s
 }
@@ -246,7 +286,7 @@ func (r *run) analyze(raw []byte) {
 	}
 	r.envelope(r.msg.Header())
 	r.received(r.msg.Header())
-	r.rep.Mail.Hashes = hashes(attach.Sum(raw, r.e.cfg.FuzzyHashes, false))
+	r.rep.Mail.Hashes = hashes(attach.Sum(raw, r.s.cfg.FuzzyHashes, false))
 
 	r.walk(r.msg.Root, "")
 	for len(r.pending) > 0 {
@@ -256,7 +296,7 @@ func (r *run) analyze(raw []byte) {
 	}
 
 	text := r.bodyText.String()
-	r.rep.Mail.BodyHashes = hashes(attach.Sum([]byte(text), r.e.cfg.FuzzyHashes, false))
+	r.rep.Mail.BodyHashes = hashes(attach.Sum([]byte(text), r.s.cfg.FuzzyHashes, false))
 	if strings.TrimSpace(text) != "" {
 		r.rep.Filtered = r.seen(dedup.Mail, r.rep.Mail.BodyHashes.SHA256)
 	}

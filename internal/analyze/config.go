@@ -25,7 +25,8 @@ type Config struct {
 	// at a UTF-8 boundary and marked truncated. The whole text is still
 	// hashed and searched for URLs.
 	BodyBytes int `yaml:"body_bytes"`
-	// Compute ssdeep and TLSH fuzzy hashes of the mail and the attachments.
+	// Compute fuzzy hashes: ssdeep of the mail and of its body text,
+	// ssdeep and TLSH of the attachments.
 	FuzzyHashes bool `yaml:"fuzzy_hashes"`
 	// Add the spam verdict from the token database when it exists.
 	Spam bool `yaml:"spam"`
@@ -158,6 +159,12 @@ func (c Config) Validate() error {
 	}
 	if c.URLs.MaxURLs < 1 {
 		bad("analysis.urls.max_urls must be at least 1, not %d", c.URLs.MaxURLs)
+	}
+	known := phish.DefaultWeights()
+	for name := range c.Phishing.Weights {
+		if _, ok := known[name]; !ok {
+			bad("analysis.phishing.weights: no finding is called %q", name)
+		}
 	}
 	if c.Phishing.Threshold <= 0 {
 		bad("analysis.phishing.threshold must be above 0, not %g", c.Phishing.Threshold)

@@ -61,7 +61,7 @@ func (r *run) envelope(h mail.Header) {
 		}
 	}
 	slices.Sort(m.ToDomains)
-	for _, name := range r.e.cfg.CustomHeaders {
+	for _, name := range r.s.cfg.CustomHeaders {
 		if vs := decodedValues(h, name); len(vs) > 0 {
 			if m.Custom == nil {
 				m.Custom = map[string][]string{}
@@ -112,7 +112,7 @@ func (r *run) received(h mail.Header) {
 		}
 		r.rep.Received = append(r.rep.Received, rh)
 	}
-	if ip, ok := mail.SenderIP(hops, r.e.cfg.Trust); ok {
+	if ip, ok := mail.SenderIP(hops, r.s.cfg.Trust); ok {
 		r.rep.SenderIP = ip.String()
 	}
 }

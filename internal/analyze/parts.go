@@ -81,8 +81,8 @@ func (r *run) addBody(text, mediaType, charset, path string) {
 		return
 	}
 	b := report.Body{Part: path, ContentType: mediaType, Charset: charset, Text: text}
-	if len(text) > r.e.cfg.BodyBytes {
-		b.Text, b.Truncated = clip(text, r.e.cfg.BodyBytes), true
+	if len(text) > r.s.cfg.BodyBytes {
+		b.Text, b.Truncated = clip(text, r.s.cfg.BodyBytes), true
 	}
 	r.rep.Bodies = append(r.rep.Bodies, b)
 	if r.bodyText.Len() > 0 {
@@ -178,14 +178,14 @@ func (r *run) attachment(p *mail.Part, path string, data []byte, full bool) {
 		r.attPath = path
 		f = attach.Analyze(r.ctx, name, declared, data, r.attachOptions())
 	} else {
-		f = attach.Sum(data, r.e.cfg.FuzzyHashes, r.e.cfg.FuzzyHashes)
+		f = attach.Sum(data, r.s.cfg.FuzzyHashes, r.s.cfg.FuzzyHashes)
 		f.Filename, f.DeclaredType, f.SniffedType = name, declared, "message/rfc822"
 		f.Extension, f.DoubleExtension, f.Executable = attach.RiskyName(name)
 	}
 	a := r.convert(&f, data)
 	a.Part = path
-	if full && r.e.cfg.Attachments.IncludePayload && !a.Filtered && len(data) <= r.e.cfg.Attachments.PayloadMaxBytes &&
-		!r.e.cfg.Attachments.blacklisted(f.SniffedType) {
+	if full && r.s.cfg.Attachments.IncludePayload && !a.Filtered && len(data) <= r.s.cfg.Attachments.PayloadMaxBytes &&
+		!r.s.cfg.Attachments.blacklisted(f.SniffedType) {
 		a.Payload = base64.StdEncoding.EncodeToString(data)
 	}
 	r.rep.Attachments = append(r.rep.Attachments, a)
@@ -195,10 +195,10 @@ func (r *run) attachment(p *mail.Part, path string, data []byte, full bool) {
 // limits, the text extractor, and the hooks that stop at the hashes for
 // files seen before or blacklisted.
 func (r *run) attachOptions() attach.Options {
-	c := r.e.cfg.Attachments
+	c := r.s.cfg.Attachments
 	o := attach.Options{
 		Limits:    c.limits(),
-		Fuzzy:     r.e.cfg.FuzzyHashes,
+		Fuzzy:     r.s.cfg.FuzzyHashes,
 		Passwords: c.Passwords,
 		TextBytes: c.TextBytes,
 		Stop:      r.stop,
@@ -210,7 +210,7 @@ func (r *run) attachOptions() attach.Options {
 }
 
 func (r *run) stop(f *attach.Facts, _ int) bool {
-	if r.e.cfg.Attachments.blacklisted(f.SniffedType) {
+	if r.s.cfg.Attachments.blacklisted(f.SniffedType) {
 		r.mark(&r.stopped, f.SHA256)
 		return true
 	}

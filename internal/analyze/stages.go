@@ -57,7 +57,7 @@ func (r *run) addURL(u *urls.URL, where string, now time.Time) {
 		}
 		return
 	}
-	if len(r.rep.URLs) >= r.e.cfg.URLs.MaxURLs {
+	if len(r.rep.URLs) >= r.s.cfg.URLs.MaxURLs {
 		return
 	}
 	ru := report.URL{
@@ -69,7 +69,7 @@ func (r *run) addURL(u *urls.URL, where string, now time.Time) {
 	if u.HostASCII != u.Host {
 		ru.HostASCII = u.HostASCII
 	}
-	for _, w := range r.e.white {
+	for _, w := range r.s.white {
 		if w.Match(u.HostASCII, now) {
 			ru.Whitelisted = true
 			break
@@ -144,7 +144,7 @@ func (r *run) phishing(bodyText string) {
 	for i := range r.rep.Attachments {
 		flatten(&r.rep.Attachments[i])
 	}
-	p := phish.Check(&in, r.e.keywords.Current(), &r.e.phishCfg)
+	p := phish.Check(&in, r.s.keywords.Current(), &r.s.phish)
 	r.rep.Phishing = &p
 }
 
@@ -159,7 +159,7 @@ func phishAddresses(list []report.Address) []phish.Address {
 // spam adds the token database's verdict.
 func (r *run) spam() {
 	f := r.e.opt.Spam
-	if f == nil || !r.e.cfg.Spam {
+	if f == nil || !r.s.cfg.Spam {
 		return
 	}
 	v, err := f.ClassifyMessage(r.msg)

@@ -13,6 +13,8 @@
 // the command, not here.
 package config
 
+//go:generate go run gen_reference.go
+
 import (
 	"bytes"
 	"errors"
@@ -202,10 +204,33 @@ func Parse(data []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, oneLine(err.Error()))
 	}
+	c.expandHome()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// expandHome turns a leading "~/" of the file paths into the home
+// directory, as a shell would.
+func (c *Config) expandHome() {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return
+	}
+	one := func(p *string) {
+		if rest, ok := strings.CutPrefix(*p, "~/"); ok {
+			*p = filepath.Join(home, rest)
+		}
+	}
+	one(&c.DatabaseFile)
+	one(&c.Analysis.Seen.Dir)
+	one(&c.Analysis.Enrichers.VirusTotal.APIKeyFile)
+	for _, list := range [][]string{c.Analysis.URLs.Whitelist, c.Analysis.Phishing.Subjects, c.Analysis.Phishing.Targets} {
+		for i := range list {
+			one(&list[i])
+		}
+	}
 }
 
 func oneLine(s string) string {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestParse(t *testing.T) {
@@ -89,5 +91,29 @@ func TestLoad(t *testing.T) {
 	c, err = Load("")
 	if err != nil || c.MinMeaningfulWords != 7 {
 		t.Fatalf("default file not read: %v %+v", err, c)
+	}
+}
+
+// The generated reference is a configuration that Load accepts, and it
+// spells out exactly the defaults.
+func TestReferenceIsTheDefault(t *testing.T) {
+	data, err := os.ReadFile("reference.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatalf("reference.yml: %v", err)
+	}
+	got, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := yaml.Marshal(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("reference.yml differs from Default():\n%s\n%s", got, want)
 	}
 }

@@ -16,12 +16,15 @@ build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/mailsift
 
 # The main job on the sample mail that ships in testdata/: train a fresh
-# database, score the mailboxes, and mark one message as procmail would.
+# database, score the mailboxes, mark one message as procmail would, and
+# analyse the analysis fixtures into one JSON report each.
 demo: build
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db train --ham testdata/corpus/ham.mbox --spam testdata/corpus/spam.mbox
 	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db stats testdata/corpus/ham.mbox testdata/corpus/spam.mbox
 	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db mark < testdata/corpus/msg1.eml
+	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db analyze --out dir:$(DEMO)/reports testdata/analyze/*.eml testdata/analyze/*.msg
+	@echo "one JSON report per mail of testdata/analyze in $(DEMO)/reports:" && find $(DEMO)/reports -name '*.json' | wc -l
 
 # What the tests need beyond Go: Debian's spamoracle, the peer that the
 # compatibility tests compare against, and clamd, which the ClamAV enricher

@@ -84,7 +84,6 @@ func cmdAnalyze(e env, args []string) (int, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	stopReload := reloadLoop(e, eng)
-	defer stopReload()
 
 	bar := progress.New(e.stderr, "analyze", inputSize(paths))
 	failed := 0
@@ -104,6 +103,7 @@ func cmdAnalyze(e env, args []string) (int, error) {
 		return out.Write(ctx, rep)
 	})
 	bar.Done()
+	stopReload()
 	if err = errors.Join(err, closeAll()); err != nil {
 		return exitError, err
 	}
@@ -150,6 +150,11 @@ func reloadLoop(e env, eng *analyze.Engine) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				fmt.Fprintf(e.stderr, "mailsift: reload stopped: internal error: %v\n", p)
+			}
+		}()
 		t := time.NewTicker(reloadEvery)
 		defer t.Stop()
 		for {

@@ -132,9 +132,10 @@ func New(cfg Config, opt Options) (*Engine, error) {
 }
 
 // ErrRestart is returned by Update when the new configuration changes the
-// seen filters or the enrichers, which take effect at the next start; the
-// rest of it is in force.
-var ErrRestart = errors.New("analyze: the seen filters and enrichers change at the next start")
+// seen filters or the enrichers, or asks for a spam verdict the engine was
+// started without: those take effect at the next start; the rest of it is
+// in force.
+var ErrRestart = errors.New("analyze: the seen filters, enrichers and spam verdict change at the next start")
 
 // Update puts a new configuration in force for the mails analysed from now
 // on: limits, hashes, lists, whitelists, phishing weights and the rest.
@@ -148,7 +149,8 @@ func (e *Engine) Update(cfg Config) error {
 		return err
 	}
 	e.set.Store(s)
-	if !reflect.DeepEqual(cfg.Seen, e.started.Seen) || !reflect.DeepEqual(cfg.Enrichers, e.started.Enrichers) {
+	if !reflect.DeepEqual(cfg.Seen, e.started.Seen) || !reflect.DeepEqual(cfg.Enrichers, e.started.Enrichers) ||
+		cfg.Spam && !e.started.Spam {
 		return ErrRestart
 	}
 	return nil
@@ -207,7 +209,7 @@ func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *r
 	defer func() {
 		if p := recover(); p != nil {
 			rep.Error = fmt.Sprintf("internal error: %v", p)
-			rep.Defects = append(rep.Defects, report.Defect{Name: "analysis-panic", Detail: firstLine(string(debug.Stack()))})
+			rep.Defects = append(rep.Defects, report.Defect{Name: "analysis-panic", Detail: panicSite(string(debug.Stack()))})
 		}
 	}()
 	r := &run{e: e, s: e.set.Load(), ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{}}
@@ -218,11 +220,21 @@ func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *r
 	return rep, nil
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// panicSite picks, from a goroutine's stack trace taken while panicking,
+// the function that panicked and its file and line.
+func panicSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "panic(") {
+			continue
+		}
+		for j := i + 2; j+1 < len(lines); j += 2 {
+			if fn := lines[j]; !strings.HasPrefix(fn, "runtime.") {
+				return fn + " " + strings.TrimSpace(lines[j+1])
+			}
+		}
 	}
-	return s
+	return ""
 }
 
 // run is the state of one Analyze call.
@@ -233,12 +245,13 @@ type run struct {
 	rep *report.Report
 	msg *mail.Message
 
-	bodyText strings.Builder // every body's text, for the body hashes and phishing
-	html     []string        // HTML bodies, for phishing
-	urlSets  []urlSet        // one per body and per attachment text, in mail order
-	urlIndex map[string]int  // report URL -> index in rep.URLs
-	bodyURLs []urls.URL      // the bodies' URLs merged, for phishing
-	attURLs  []urls.URL      // the attachments' URLs merged, for phishing
+	bodyText    strings.Builder // every body's text, for the body hashes and phishing
+	html        []string        // HTML bodies, for phishing
+	urlSets     []urlSet        // one per body and per attachment text, in mail order
+	urlIndex    map[string]int  // report URL -> index in rep.URLs
+	urlsDropped bool            // the report's URL limit was reached
+	bodyURLs    []urls.URL      // the bodies' URLs merged, for phishing
+	attURLs     []urls.URL      // the attachments' URLs merged, for phishing
 
 	attPath  string            // path of the attachment being analysed
 	htmlAtt  map[string]string // sha256 -> HTML of HTML files in attachments
@@ -246,6 +259,10 @@ type run struct {
 	pending  []embedded        // Outlook messages found inside attachments
 	stopped  map[string]bool   // sha256 of files whose analysis stopped at the hashes
 	filtered map[string]bool   // sha256 of files already seen
+	newFiles []string          // sha256 of files not seen before, recorded once the mail is done
+	messages int               // messages parsed from attachments and hidden parts
+	parts    int               // parts walked, all messages together
+	msgFiles int               // Outlook messages found in attachments
 }
 
 // urlSet holds the URLs of one body or one attachment's text; inBody
@@ -269,6 +286,7 @@ type embedded struct {
 }
 
 func (r *run) analyze(raw []byte) {
+	r.rep.Mail.Hashes = hashes(attach.Sum(raw, r.s.cfg.FuzzyHashes, false))
 	if outlook.IsMsg(raw) {
 		conv, defects, err := outlook.ToMIME(raw)
 		if err != nil {
@@ -286,7 +304,6 @@ func (r *run) analyze(raw []byte) {
 	}
 	r.envelope(r.msg.Header())
 	r.received(r.msg.Header())
-	r.rep.Mail.Hashes = hashes(attach.Sum(raw, r.s.cfg.FuzzyHashes, false))
 
 	r.walk(r.msg.Root, "")
 	for len(r.pending) > 0 {
@@ -295,6 +312,12 @@ func (r *run) analyze(raw []byte) {
 		r.walkMessage(p.raw, p.path)
 	}
 
+	if r.ctx.Err() != nil {
+		return // nothing half-done goes into the seen filters
+	}
+	for _, key := range r.newFiles {
+		r.seen(dedup.Attachment, key)
+	}
 	text := r.bodyText.String()
 	r.rep.Mail.BodyHashes = hashes(attach.Sum([]byte(text), r.s.cfg.FuzzyHashes, false))
 	if strings.TrimSpace(text) != "" {
@@ -310,7 +333,22 @@ func (r *run) analyze(raw []byte) {
 	r.enrichIP()
 }
 
-// seen asks the seen filters about key; an error counts as not seen.
+// known asks the seen filters whether key was seen, without recording it;
+// an error counts as not seen.
+func (r *run) known(kind dedup.Kind, key string) bool {
+	if r.e.seen == nil || key == "" {
+		return false
+	}
+	ok, err := r.e.seen.Contains(r.ctx, kind, key)
+	if err != nil {
+		r.defect("seen-filter-error", "", err.Error())
+		return false
+	}
+	return ok
+}
+
+// seen asks the seen filters about key and records it; an error counts as
+// not seen.
 func (r *run) seen(kind dedup.Kind, key string) bool {
 	if r.e.seen == nil || key == "" {
 		return false

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -169,5 +170,63 @@ func TestEnricherFailure(t *testing.T) {
 	}
 	if r.Phishing == nil || len(r.Attachments[0].Members) == 0 {
 		t.Error("the rest of the analysis did not run")
+	}
+}
+
+// Parts hidden in epilogues, each hiding the next, are parsed only so far:
+// every re-parse counts against one budget per mail.
+func TestHiddenPartsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@example.org\nSubject: nest\n")
+	const depth = 2000
+	for i := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\nContent-Type: text/plain\n\nlevel %d http://l%d.example.com/\n--b%d--\n", i, i, i, i, i)
+	}
+	e := newEngine(t, testConfig(), Options{})
+	r := analyse(t, e, []byte(b.String()))
+	if len(r.Bodies) > maxMessages+1 {
+		t.Errorf("%d bodies from %d nested hidden parts, want at most %d", len(r.Bodies), depth, maxMessages+1)
+	}
+	found := false
+	for _, d := range r.Defects {
+		found = found || d.Name == "too-deep" && strings.Contains(d.Detail, "too many messages")
+		if len(d.Part) > 200 {
+			t.Fatalf("defect part path of %d bytes", len(d.Part))
+		}
+	}
+	if !found {
+		t.Errorf("no too-deep defect: %v", r.Defects)
+	}
+}
+
+// A mail whose analysis was cut short leaves nothing in the seen filters:
+// analysed again, it is analysed in full.
+func TestCancelledLeavesNoTrace(t *testing.T) {
+	c := testConfig()
+	c.Seen.Mails.Enabled, c.Seen.Attachments.Enabled = true, true
+	e := newEngine(t, c, Options{})
+	raw := fixture(t, "archive-zip.eml")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Analyze(ctx, raw, "cancelled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled analysis: %v", err)
+	}
+	r := analyse(t, e, raw)
+	if r.Filtered || r.Attachments[0].Filtered || len(r.Attachments[0].Members) == 0 {
+		t.Errorf("after a cancelled run: filtered %v, attachment %+v", r.Filtered, r.Attachments[0])
+	}
+}
+
+// One URL linked from many bodies under many texts keeps a few of them.
+func TestLinkTextsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\n\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "--x\nContent-Type: text/html\n\n<a href=\"https://example.com/a\">text %d</a>\n", i)
+	}
+	b.WriteString("--x--\n")
+	r := analyse(t, newEngine(t, testConfig(), Options{}), []byte(b.String()))
+	if len(r.URLs) != 1 || len(r.URLs[0].LinkText) != maxLinkTexts || r.URLs[0].Count != 50 {
+		t.Errorf("urls: %+v", r.URLs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +23,11 @@ import (
 // phishing stage's form checks.
 const maxHTMLKept = 1 << 20
 
+// maxMessages bounds the messages parsed anew inside one mail: MIME parts
+// hidden in preambles and epilogues, and Outlook messages in attachments.
+// Each is a fresh parse, so this also bounds how deep they nest.
+const maxMessages = 16
+
 // walk visits p and everything below it. prefix is the path of the
 // attachment p was found in ("" for the mail itself).
 func (r *run) walk(p *mail.Part, prefix string) {
@@ -29,6 +35,12 @@ func (r *run) walk(p *mail.Part, prefix string) {
 		return
 	}
 	path := joinPath(prefix, p.Path)
+	if r.parts++; r.parts > mail.MaxParts {
+		if r.parts == mail.MaxParts+1 {
+			r.defect(mail.DefectTooManyParts, path, "the rest of the mail is not analysed")
+		}
+		return
+	}
 	switch {
 	case strings.HasPrefix(p.MediaType, "multipart/"):
 		r.hidden(p.Preamble, path, "preamble")
@@ -53,6 +65,10 @@ func (r *run) walk(p *mail.Part, prefix string) {
 // walkMessage parses raw, a message found inside an attachment at path,
 // and walks it.
 func (r *run) walkMessage(raw []byte, path string) {
+	if r.messages++; r.messages > maxMessages {
+		r.defect(mail.DefectTooDeep, path, "too many messages inside attachments and hidden parts")
+		return
+	}
 	m := mail.Parse(raw)
 	r.mailDefects(m.Defects, path)
 	r.walk(m.Root, path)
@@ -182,8 +198,7 @@ func (r *run) attachment(p *mail.Part, path string, data []byte, full bool) {
 		f.Filename, f.DeclaredType, f.SniffedType = name, declared, "message/rfc822"
 		f.Extension, f.DoubleExtension, f.Executable = attach.RiskyName(name)
 	}
-	a := r.convert(&f, data)
-	a.Part = path
+	a := r.convert(&f, path, data)
 	if full && r.s.cfg.Attachments.IncludePayload && !a.Filtered && len(data) <= r.s.cfg.Attachments.PayloadMaxBytes &&
 		!r.s.cfg.Attachments.blacklisted(f.SniffedType) {
 		a.Payload = base64.StdEncoding.EncodeToString(data)
@@ -214,11 +229,12 @@ func (r *run) stop(f *attach.Facts, _ int) bool {
 		r.mark(&r.stopped, f.SHA256)
 		return true
 	}
-	if r.seen(dedup.Attachment, f.SHA256) {
+	if r.known(dedup.Attachment, f.SHA256) {
 		r.mark(&r.stopped, f.SHA256)
 		r.mark(&r.filtered, f.SHA256)
 		return true
 	}
+	r.newFiles = append(r.newFiles, f.SHA256)
 	return false
 }
 
@@ -242,7 +258,12 @@ func (r *run) text(ctx context.Context, mime string, data []byte) (string, error
 		for _, d := range defects {
 			r.defect("outlook-defect", r.attPath, d)
 		}
-		r.pending = append(r.pending, embedded{path: joinPath(r.attPath, "msg"), raw: conv})
+		r.msgFiles++
+		name := "msg"
+		if r.msgFiles > 1 {
+			name += strconv.Itoa(r.msgFiles)
+		}
+		r.pending = append(r.pending, embedded{path: joinPath(r.attPath, name), raw: conv})
 		return "", nil
 	case doctext.Supported(mime):
 		doc, err := r.e.docs.Extract(ctx, mime, data)
@@ -270,9 +291,9 @@ func (r *run) text(ctx context.Context, mime string, data []byte) (string, error
 // form, and gathers their text for the URL and phishing stages.
 // data is the file's content when it is at hand (the attachment itself,
 // not its members), for the enrichers that scan content.
-func (r *run) convert(f *attach.Facts, data []byte) report.Attachment {
+func (r *run) convert(f *attach.Facts, part string, data []byte) report.Attachment {
 	a := report.Attachment{
-		Path: f.Path, Filename: f.Filename, Extension: f.Extension, DeclaredType: f.DeclaredType,
+		Part: part, Path: f.Path, Filename: f.Filename, Extension: f.Extension, DeclaredType: f.DeclaredType,
 		SniffedType: f.SniffedType, TypeMismatch: f.TypeMismatch, Executable: f.Executable,
 		DoubleExtension: f.DoubleExtension, Size: f.Size,
 		Hashes:    report.Hashes{MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512, SSDeep: f.SSDeep, TLSH: f.TLSH},
@@ -293,7 +314,7 @@ func (r *run) convert(f *attach.Facts, data []byte) report.Attachment {
 		r.enrichFile(&a, f, data)
 	}
 	for i := range f.Members {
-		a.Members = append(a.Members, r.convert(&f.Members[i], nil))
+		a.Members = append(a.Members, r.convert(&f.Members[i], part, nil))
 	}
 	return a
 }

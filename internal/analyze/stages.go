@@ -37,7 +37,7 @@ func (r *run) collectURLs() {
 			}
 		}
 	}
-	if truncated {
+	if truncated || r.urlsDropped {
 		r.defect("too-many-urls", "", "URL extraction stopped at a limit")
 	}
 }
@@ -50,14 +50,11 @@ func (r *run) addURL(u *urls.URL, where string, now time.Time) {
 			ru.Found = append(ru.Found, where)
 		}
 		ru.Count += u.Count
-		for _, t := range u.Texts {
-			if !slices.Contains(ru.LinkText, t) {
-				ru.LinkText = append(ru.LinkText, t)
-			}
-		}
+		ru.LinkText = addTexts(ru.LinkText, u.Texts)
 		return
 	}
 	if len(r.rep.URLs) >= r.s.cfg.URLs.MaxURLs {
+		r.urlsDropped = true
 		return
 	}
 	ru := report.URL{
@@ -69,24 +66,42 @@ func (r *run) addURL(u *urls.URL, where string, now time.Time) {
 	if u.HostASCII != u.Host {
 		ru.HostASCII = u.HostASCII
 	}
-	for _, w := range r.s.white {
-		if w.Match(u.HostASCII, now) {
-			ru.Whitelisted = true
-			break
-		}
-	}
+	ru.Whitelisted = r.whitelisted(u, now)
 	r.urlIndex[u.URL] = len(r.rep.URLs)
 	r.rep.URLs = append(r.rep.URLs, ru)
+}
+
+// whitelisted reports whether u's host is in a whitelist.
+func (r *run) whitelisted(u *urls.URL, now time.Time) bool {
+	for _, w := range r.s.white {
+		if w.Match(u.HostASCII, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxLinkTexts bounds the anchor texts kept per URL, as urls.Set does for
+// one document.
+const maxLinkTexts = 4
+
+// addTexts adds the texts not yet in list, up to maxLinkTexts.
+func addTexts(list, texts []string) []string {
+	for _, t := range texts {
+		if len(list) >= maxLinkTexts {
+			break
+		}
+		if !slices.Contains(list, t) {
+			list = append(list, t)
+		}
+	}
+	return list
 }
 
 // mergeURL adds u to list unless it is there, merging its link texts.
 func mergeURL(list []urls.URL, index map[string]int, u *urls.URL) []urls.URL {
 	if i, ok := index[u.URL]; ok {
-		for _, t := range u.Texts {
-			if !slices.Contains(list[i].Texts, t) {
-				list[i].Texts = append(list[i].Texts, t)
-			}
-		}
+		list[i].Texts = addTexts(list[i].Texts, u.Texts)
 		return list
 	}
 	index[u.URL] = len(list)
@@ -96,11 +111,10 @@ func mergeURL(list []urls.URL, index map[string]int, u *urls.URL) []urls.URL {
 // notWhitelisted returns the URLs of list whose host is not whitelisted.
 func (r *run) notWhitelisted(list []urls.URL) []urls.URL {
 	var out []urls.URL
-	for _, u := range list {
-		if i, ok := r.urlIndex[u.URL]; ok && r.rep.URLs[i].Whitelisted {
-			continue
+	for i := range list {
+		if !r.whitelisted(&list[i], r.rep.AnalysedAt) {
+			out = append(out, list[i])
 		}
-		out = append(out, u)
 	}
 	return out
 }

@@ -37,10 +37,13 @@ func (k Kind) String() string {
 // in-process Store; a store shared by several workers (Redis, NATS KV)
 // implements the same interface. SeenOrAdd reports whether key was seen
 // before and records it when not, in one step, so that of concurrent
-// callers with the same key exactly one gets false. It may block on the
-// network and honours ctx; on error the caller treats the key as not seen.
+// callers with the same key exactly one gets false. Contains only asks,
+// for a caller that records keys once its work is done. Both may block on
+// the network and honour ctx; on error the caller treats the key as not
+// seen.
 type Store interface {
 	SeenOrAdd(ctx context.Context, kind Kind, key string) (bool, error)
+	Contains(ctx context.Context, kind Kind, key string) (bool, error)
 }
 
 var _ Store = (*Filters)(nil)
@@ -213,6 +216,18 @@ func (f *Filters) SeenOrAdd(_ context.Context, kind Kind, key string) (bool, err
 		return false, nil
 	}
 	return f.Filter(kind).SeenOrAdd(normalize(kind, key)), nil
+}
+
+// Contains reports whether key of the given kind was seen, without
+// recording it or refreshing it.
+func (f *Filters) Contains(_ context.Context, kind Kind, key string) (bool, error) {
+	if kind < Mail || kind > IP {
+		return false, fmt.Errorf("dedup: contains: unknown kind %d", int(kind))
+	}
+	if key == "" {
+		return false, nil
+	}
+	return f.Filter(kind).Contains(normalize(kind, key)), nil
 }
 
 func normalize(kind Kind, key string) string {

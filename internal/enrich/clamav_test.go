@@ -1,9 +1,11 @@
 package enrich
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -248,8 +250,9 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// fakeClamd answers every connection with reply (after reading the
-// command), or not at all when reply is empty.
+// fakeClamd answers every connection with reply, after reading the whole
+// INSTREAM request (closing with unread data would reset the connection),
+// or not at all when reply is empty.
 func fakeClamd(t *testing.T, reply string) string {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "fake.sock")
@@ -266,8 +269,7 @@ func fakeClamd(t *testing.T, reply string) string {
 			}
 			go func() {
 				defer func() { _ = conn.Close() }()
-				buf := make([]byte, 1024)
-				if _, err := conn.Read(buf); err != nil {
+				if !readInstream(bufio.NewReader(conn)) {
 					return
 				}
 				if reply == "" {
@@ -279,6 +281,27 @@ func fakeClamd(t *testing.T, reply string) string {
 		}
 	}()
 	return "unix:" + sock
+}
+
+// readInstream reads "zINSTREAM\x00" and the length-prefixed chunks up to
+// the empty one.
+func readInstream(r *bufio.Reader) bool {
+	if cmd, err := r.ReadString(0); err != nil || cmd != "zINSTREAM\x00" {
+		return false
+	}
+	var n [4]byte
+	for {
+		if _, err := io.ReadFull(r, n[:]); err != nil {
+			return false
+		}
+		size := binary.BigEndian.Uint32(n[:])
+		if size == 0 {
+			return true
+		}
+		if _, err := r.Discard(int(size)); err != nil {
+			return false
+		}
+	}
 }
 
 func TestClamAVReplies(t *testing.T) {

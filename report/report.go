@@ -100,8 +100,9 @@ type Mail struct {
 	Size int `json:"size"`
 	// Hashes are of the raw mail as given.
 	Hashes Hashes `json:"hashes"`
-	// BodyHashes are of the decoded text of the bodies, joined by line
-	// breaks; the "already seen" filter keys on their SHA-256.
+	// BodyHashes are of the decoded text of the bodies (of an HTML body,
+	// its visible text), joined by line breaks; the "already seen" filter
+	// keys on their SHA-256.
 	BodyHashes Hashes `json:"body_hashes"`
 	// Custom holds the configured custom headers, by lower-case name.
 	Custom map[string][]string `json:"custom,omitempty"`

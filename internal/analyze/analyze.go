@@ -212,7 +212,8 @@ func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *r
 			rep.Defects = append(rep.Defects, report.Defect{Name: "analysis-panic", Detail: panicSite(string(debug.Stack()))})
 		}
 	}()
-	r := &run{e: e, s: e.set.Load(), ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{}}
+	r := &run{e: e, s: e.set.Load(), ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{},
+		stopped: map[string]bool{}, filtered: map[string]bool{}}
 	r.analyze(raw)
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("analyze: %w", err)
@@ -255,7 +256,6 @@ type run struct {
 
 	attPath  string            // path of the attachment being analysed
 	htmlAtt  map[string]string // sha256 -> HTML of HTML files in attachments
-	attText  strings.Builder   // text of all attachments, for phishing
 	pending  []embedded        // Outlook messages found inside attachments
 	stopped  map[string]bool   // sha256 of files whose analysis stopped at the hashes
 	filtered map[string]bool   // sha256 of files already seen

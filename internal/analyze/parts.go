@@ -226,23 +226,15 @@ func (r *run) attachOptions() attach.Options {
 
 func (r *run) stop(f *attach.Facts, _ int) bool {
 	if r.s.cfg.Attachments.blacklisted(f.SniffedType) {
-		r.mark(&r.stopped, f.SHA256)
+		r.stopped[f.SHA256] = true
 		return true
 	}
 	if r.known(dedup.Attachment, f.SHA256) {
-		r.mark(&r.stopped, f.SHA256)
-		r.mark(&r.filtered, f.SHA256)
+		r.stopped[f.SHA256], r.filtered[f.SHA256] = true, true
 		return true
 	}
 	r.newFiles = append(r.newFiles, f.SHA256)
 	return false
-}
-
-func (r *run) mark(m *map[string]bool, key string) {
-	if *m == nil {
-		*m = map[string]bool{}
-	}
-	(*m)[key] = true
 }
 
 // text extracts the text of a document inside an attachment. Outlook
@@ -305,10 +297,6 @@ func (r *run) convert(f *attach.Facts, part string, data []byte) report.Attachme
 	}
 	if f.Text != "" {
 		r.newURLSet(false).AddText(f.Text, urls.SourceText)
-		if r.attText.Len() > 0 {
-			r.attText.WriteByte('\n')
-		}
-		r.attText.WriteString(f.Text)
 	}
 	if !a.Filtered && !r.stopped[f.SHA256] && f.SHA256 != "" {
 		r.enrichFile(&a, f, data)

@@ -110,19 +110,9 @@ func (v *VirusTotal) File(ctx context.Context, f File) (map[string]any, error) {
 	if !isHexHash(hash) {
 		return nil, fmt.Errorf("enrich: virustotal: file %s: %w", f.Name, ErrNoHash)
 	}
-	obj, found, err := v.get(ctx, "files/"+hash)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return map[string]any{"found": false}, nil
-	}
-	a := obj.Data.Attributes
-	res := map[string]any{
-		"found":               true,
-		"last_analysis_stats": stats(a.LastAnalysisStats),
-		"reputation":          a.Reputation,
-		"permalink":           permalinkBase + "file/" + obj.Data.ID,
+	res, a, err := v.lookup(ctx, "files/"+hash, "file/")
+	if err != nil || a == nil {
+		return res, err
 	}
 	if len(a.Names) > 0 {
 		names := a.Names
@@ -143,6 +133,25 @@ func (v *VirusTotal) File(ctx context.Context, f File) (map[string]any, error) {
 	return res, nil
 }
 
+// lookup fetches one object and starts its result with what files and
+// IPs share; the attributes are nil when VirusTotal does not know it.
+func (v *VirusTotal) lookup(ctx context.Context, path, gui string) (map[string]any, *vtAttributes, error) {
+	obj, found, err := v.get(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !found {
+		return map[string]any{"found": false}, nil, nil
+	}
+	a := &obj.Data.Attributes
+	return map[string]any{
+		"found":               true,
+		"last_analysis_stats": stats(a.LastAnalysisStats),
+		"reputation":          a.Reputation,
+		"permalink":           permalinkBase + gui + obj.Data.ID,
+	}, a, nil
+}
+
 // IP looks ip up. A known address gives {"found": true,
 // "last_analysis_stats", "reputation", "country", "as_owner", "asn",
 // "network", "permalink"}; an unknown one {"found": false}. Addresses that
@@ -154,19 +163,9 @@ func (v *VirusTotal) IP(ctx context.Context, ip netip.Addr) (map[string]any, err
 	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return map[string]any{"found": false, "skipped": "not a public address"}, nil
 	}
-	obj, found, err := v.get(ctx, "ip_addresses/"+ip.String())
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return map[string]any{"found": false}, nil
-	}
-	a := obj.Data.Attributes
-	res := map[string]any{
-		"found":               true,
-		"last_analysis_stats": stats(a.LastAnalysisStats),
-		"reputation":          a.Reputation,
-		"permalink":           permalinkBase + "ip-address/" + obj.Data.ID,
+	res, a, err := v.lookup(ctx, "ip_addresses/"+ip.String(), "ip-address/")
+	if err != nil || a == nil {
+		return res, err
 	}
 	if a.Country != "" {
 		res["country"] = a.Country
@@ -196,21 +195,24 @@ func stats(s map[string]int) map[string]any {
 // vtObject is the part of a v3 object response that results use.
 type vtObject struct {
 	Data struct {
-		ID         string `json:"id"`
-		Type       string `json:"type"`
-		Attributes struct {
-			LastAnalysisStats map[string]int `json:"last_analysis_stats"`
-			LastAnalysisDate  int64          `json:"last_analysis_date"`
-			Reputation        int            `json:"reputation"`
-			Names             []string       `json:"names"`
-			MeaningfulName    string         `json:"meaningful_name"`
-			TypeDescription   string         `json:"type_description"`
-			Country           string         `json:"country"`
-			ASOwner           string         `json:"as_owner"`
-			ASN               int            `json:"asn"`
-			Network           string         `json:"network"`
-		} `json:"attributes"`
+		ID         string       `json:"id"`
+		Type       string       `json:"type"`
+		Attributes vtAttributes `json:"attributes"`
 	} `json:"data"`
+}
+
+// vtAttributes are the attributes of a file or an IP address.
+type vtAttributes struct {
+	LastAnalysisStats map[string]int `json:"last_analysis_stats"`
+	LastAnalysisDate  int64          `json:"last_analysis_date"`
+	Reputation        int            `json:"reputation"`
+	Names             []string       `json:"names"`
+	MeaningfulName    string         `json:"meaningful_name"`
+	TypeDescription   string         `json:"type_description"`
+	Country           string         `json:"country"`
+	ASOwner           string         `json:"as_owner"`
+	ASN               int            `json:"asn"`
+	Network           string         `json:"network"`
 }
 
 // vtError is a v3 error response.

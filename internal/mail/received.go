@@ -386,7 +386,7 @@ func ParseDate(s string) (t time.Time, offset int, ok bool) {
 // parseReceivedDate reads the date of a Received field and returns it in
 // UTC with its original offset.
 func parseReceivedDate(s string) (time.Time, int) {
-	s = stripDateComments(s)
+	s = StripComments(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if s == "" {
 		return time.Time{}, 0
@@ -414,7 +414,9 @@ func parseReceivedDate(s string) (time.Time, int) {
 	return t.UTC(), off
 }
 
-func stripDateComments(s string) string {
+// StripComments removes the parenthesised comments of a header value
+// (nested ones included), as RFC 5322 allows them between tokens.
+func StripComments(s string) string {
 	if !strings.Contains(s, "(") {
 		return s
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/mailsift/mailsift/internal/mail"
 	"github.com/mailsift/mailsift/internal/urls"
 	"github.com/mailsift/mailsift/report"
 )
@@ -804,7 +805,7 @@ type authResult struct {
 // method results; comments are dropped, the authserv-id is skipped.
 func authResults(v string) []authResult {
 	var out []authResult
-	for _, line := range strings.Split(stripComments(v), "\n") {
+	for _, line := range strings.Split(mail.StripComments(v), "\n") {
 		for _, seg := range strings.Split(line, ";") {
 			f := strings.Fields(seg)
 			if len(f) == 0 {
@@ -829,42 +830,11 @@ func authResults(v string) []authResult {
 	return out
 }
 
-func stripComments(s string) string {
-	if !strings.Contains(s, "(") {
-		return s
-	}
-	var b strings.Builder
-	depth := 0
-	for _, r := range s {
-		switch {
-		case r == '(':
-			depth++
-		case r == ')' && depth > 0:
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // Helpers.
 
-// domainOf returns the domain of an address ("Name <a@b.example>" too).
-func domainOf(addr string) string {
-	a := strings.TrimSpace(addr)
-	if i := strings.LastIndexByte(a, '<'); i >= 0 {
-		a = a[i+1:]
-		if j := strings.IndexByte(a, '>'); j >= 0 {
-			a = a[:j]
-		}
-	}
-	i := strings.LastIndexByte(a, '@')
-	if i < 0 {
-		return ""
-	}
-	return strings.ToLower(strings.Trim(a[i+1:], " .>;[]"))
-}
+// domainOf returns the domain of an address ("Name <a@b.example>" too),
+// without the brackets of a domain literal.
+func domainOf(addr string) string { return strings.Trim(mail.Domain(addr), "[]") }
 
 // listDomain returns the registered domain of a List-Id value
 // ("Users <users.lists.example.org>").

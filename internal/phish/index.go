@@ -299,7 +299,7 @@ func (ix *brandIndex) lookAlike(h host) (brandDomain, bool) {
 		}
 		cand := sk == t.sk || labelSk == t.labelSk && h.label != t.label
 		if !cand && t.labelLen >= 6 && n-t.skLen <= 1 && t.skLen-n <= 1 && !genericLabels[t.label] {
-			cand = oneEdit(sk, t.sk)
+			cand = urls.OneEdit(sk, t.sk)
 		}
 		if !cand {
 			continue
@@ -450,45 +450,3 @@ func wordIn(s, w string) bool {
 }
 
 func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-
-// oneEdit reports whether a and b are at most one insertion, deletion or
-// substitution apart.
-func oneEdit(a, b string) bool {
-	if a == b {
-		return true
-	}
-	if !isASCII(a) || !isASCII(b) {
-		return oneEditRunes([]rune(a), []rune(b))
-	}
-	if len(a) < len(b) {
-		a, b = b, a
-	}
-	if len(a)-len(b) > 1 {
-		return false
-	}
-	i := 0
-	for i < len(b) && a[i] == b[i] {
-		i++
-	}
-	if len(a) == len(b) {
-		return a[i+1:] == b[i+1:]
-	}
-	return a[i+1:] == b[i:]
-}
-
-func oneEditRunes(ra, rb []rune) bool {
-	if len(ra) < len(rb) {
-		ra, rb = rb, ra
-	}
-	if len(ra)-len(rb) > 1 {
-		return false
-	}
-	i := 0
-	for i < len(rb) && ra[i] == rb[i] {
-		i++
-	}
-	if len(ra) == len(rb) {
-		return string(ra[i+1:]) == string(rb[i+1:])
-	}
-	return string(ra[i+1:]) == string(rb[i:])
-}

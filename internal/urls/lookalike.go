@@ -1,6 +1,7 @@
 package urls
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -129,7 +130,7 @@ func LookAlike(domain string, targets []string) (target string, ok bool) {
 			return t, true
 		case labelSk == tlabelSk && label != tlabel:
 			return t, true
-		case utf8.RuneCountInString(tlabelSk) >= minTypoLabel && oneEdit(sk, tsk):
+		case utf8.RuneCountInString(tlabelSk) >= minTypoLabel && OneEdit(sk, tsk):
 			return t, true
 		}
 	}
@@ -174,27 +175,42 @@ func BrandInSubdomain(host string, targets []string) (target string, ok bool) {
 	return "", false
 }
 
-// oneEdit reports whether a and b are at most one insertion, deletion or
-// substitution apart.
-func oneEdit(a, b string) bool {
+// OneEdit reports whether a and b are at most one insertion, deletion or
+// substitution of a character apart.
+func OneEdit(a, b string) bool {
 	if a == b {
 		return true
 	}
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) < len(rb) {
-		ra, rb = rb, ra
+	if isASCII(a) && isASCII(b) {
+		return oneEditOf([]byte(a), []byte(b))
 	}
-	if len(ra)-len(rb) > 1 {
+	return oneEditOf([]rune(a), []rune(b))
+}
+
+func oneEditOf[E byte | rune](a, b []E) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if len(a)-len(b) > 1 {
 		return false
 	}
 	i := 0
-	for i < len(rb) && ra[i] == rb[i] {
+	for i < len(b) && a[i] == b[i] {
 		i++
 	}
-	if len(ra) == len(rb) {
-		return string(ra[i+1:]) == string(rb[i+1:])
+	if len(a) == len(b) {
+		return slices.Equal(a[i+1:], b[i+1:])
 	}
-	return string(ra[i+1:]) == string(rb[i:])
+	return slices.Equal(a[i+1:], b[i:])
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // TextURL reads the URL or domain a link text shows ("www.paypal.com",

@@ -106,10 +106,16 @@ func TestOneEdit(t *testing.T) {
 		{"paypal", "pay", false},
 		{"", "a", true},
 		{"аpple", "apple", true},
+		{"ааpple", "apple", false},
+		{"ёлка", "елка", true},
+		{"ёлка", "ёлкаа", true},
 	}
 	for _, tt := range tests {
-		if got := oneEdit(tt.a, tt.b); got != tt.want {
-			t.Errorf("oneEdit(%q, %q) = %v", tt.a, tt.b, got)
+		if got := OneEdit(tt.a, tt.b); got != tt.want {
+			t.Errorf("OneEdit(%q, %q) = %v", tt.a, tt.b, got)
+		}
+		if got := OneEdit(tt.b, tt.a); got != tt.want {
+			t.Errorf("OneEdit(%q, %q) = %v", tt.b, tt.a, got)
 		}
 	}
 }

@@ -30,14 +30,19 @@ func BenchmarkFixtures(b *testing.B) {
 	}
 }
 
+// corpusDir is where make corpus lays out the SpamAssassin corpus.
+func corpusDir() string {
+	if dir := os.Getenv("MAILSIFT_CORPUS"); dir != "" {
+		return dir
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "mailsift-corpus")
+}
+
 // BenchmarkCorpus analyses the SpamAssassin corpus on every core, with and
 // without fuzzy hashes, and reports mails per second.
 func BenchmarkCorpus(b *testing.B) {
-	dir := os.Getenv("MAILSIFT_CORPUS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "mailsift-corpus")
-	}
+	dir := corpusDir()
 	list, err := os.ReadFile(filepath.Join(dir, "sa", "test-ham.txt"))
 	if err != nil {
 		b.Skipf("SpamAssassin corpus not prepared (make corpus): %v", err)

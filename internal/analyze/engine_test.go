@@ -16,7 +16,12 @@ import (
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "analyze", name))
+	return fixtureAt(t, filepath.Join("..", "..", "testdata", "analyze", name))
+}
+
+func fixtureAt(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,5 +233,29 @@ func TestLinkTextsBounded(t *testing.T) {
 	r := analyse(t, newEngine(t, testConfig(), Options{}), []byte(b.String()))
 	if len(r.URLs) != 1 || len(r.URLs[0].LinkText) != maxLinkTexts || r.URLs[0].Count != 50 {
 		t.Errorf("urls: %+v", r.URLs)
+	}
+}
+
+// On the ham of the SpamAssassin corpus the phishing verdict may flag at
+// most 0.5%.
+func TestSpamAssassinHamPhishing(t *testing.T) {
+	dir := filepath.Join(corpusDir(), "sa", "ham")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("SpamAssassin corpus not prepared (make corpus): %v", err)
+	}
+	e := newEngine(t, testConfig(), Options{})
+	flagged := 0
+	for _, ent := range entries {
+		r := analyse(t, e, fixtureAt(t, filepath.Join(dir, ent.Name())))
+		if r.Phishing != nil && r.Phishing.Verdict {
+			flagged++
+			t.Logf("%s: %.2f %+v", ent.Name(), r.Phishing.Weight, r.Phishing.Findings)
+		}
+	}
+	rate := float64(flagged) / float64(max(len(entries), 1))
+	t.Logf("%d of %d ham flagged (%.2f%%)", flagged, len(entries), 100*rate)
+	if len(entries) < 1000 || rate > 0.005 {
+		t.Errorf("%d of %d ham flagged, at most 0.5%% allowed", flagged, len(entries))
 	}
 }

@@ -170,29 +170,6 @@ func TestCorpusHamIsNotPhishing(t *testing.T) {
 	}
 }
 
-// TestSpamAssassinHam measures the false positives on the ham of the
-// SpamAssassin public corpus when MAILSIFT_SA_HAM names its directory
-// (see shared/corpus/prepare-sa.sh): at most 0.5% may be flagged.
-func TestSpamAssassinHam(t *testing.T) {
-	dir := os.Getenv("MAILSIFT_SA_HAM")
-	if dir == "" {
-		t.Skip("MAILSIFT_SA_HAM not set")
-	}
-	n, flagged := 0, 0
-	eachMail(t, []string{dir}, func(origin string, raw []byte) {
-		n++
-		if p := Check(inputFromMail(raw), nil, nil); p.Verdict {
-			flagged++
-			t.Logf("%s: %.2f %+v", filepath.Base(origin), p.Weight, p.Findings)
-		}
-	})
-	rate := float64(flagged) / float64(max(n, 1))
-	t.Logf("%d of %d ham flagged (%.2f%%)", flagged, n, 100*rate)
-	if rate > 0.005 {
-		t.Errorf("false positive rate %.2f%% above 0.5%%", 100*rate)
-	}
-}
-
 func names(fs []report.Finding) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/filter"
-	"github.com/mailsift/mailsift/internal/mail"
 	"github.com/mailsift/mailsift/internal/mailbox"
 	"github.com/mailsift/mailsift/internal/progress"
 	"github.com/mailsift/mailsift/internal/tokendb"
@@ -137,11 +136,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 	bar := progress.New(e.stderr, verbOf(forget), inputSize(paths))
 	for _, g := range groups {
 		err := forEach(g.paths, e.stdin, bar, func(m mailbox.Message) (tokendb.Doc, error) {
-			parsed := mail.Parse(m.Raw)
-			hash := filter.Hash(m.Raw, e.cfg.SpamHeader, e.cfg.AttachmentsHeader)
-			words, features, _ := tok.WordsAndFeatures(parsed)
-			features = filter.Distinct(features)
-			return tokendb.NewDoc(hash, words).WithFeatures(features, filter.Hashed(features, m.Raw)), nil
+			return filter.TrainingDoc(m.Raw, tok, e.cfg.SpamHeader, e.cfg.AttachmentsHeader), nil
 		}, func(m mailbox.Message, d tokendb.Doc, err error) error {
 			if err != nil {
 				failed++

@@ -107,6 +107,16 @@ func (f *Filter) ScoreFeatures(features []string, hashed []uint32) (bayes.Result
 	return f.Fused.Score(features, counts, ev), nil
 }
 
+// TrainingDoc is what the token database learns from the raw message:
+// its hash (without the headers named in ignore, the ones mark adds, so
+// that a marked copy is the same message), SpamOracle's words and the
+// default classifier's features and their hashes.
+func TrainingDoc(raw []byte, tok tokenize.Options, ignore ...string) tokendb.Doc {
+	words, features, _ := tok.WordsAndFeatures(mail.Parse(raw))
+	features = Distinct(features)
+	return tokendb.NewDoc(Hash(raw, ignore...), words).WithFeatures(features, Hashed(features, raw))
+}
+
 // Hashed returns the regression's indices of a message with features
 // (repeats allowed) and raw bytes.
 func Hashed(features []string, raw []byte) []uint32 {

@@ -1,0 +1,345 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/mailsift/mailsift/report"
+)
+
+// Batcher is a destination that takes reports in batches: a server such
+// as Redis or Elasticsearch, or a file. A Queue drives it.
+//
+// Encode turns one report into the item that Send later delivers; it is
+// called from Write, by any number of goroutines at once, and must not
+// keep r. Send delivers a batch and is only ever called from the Queue's
+// one goroutine; it returns
+//
+//   - nil, nil when every item is stored;
+//   - the items to try again (all of batch, or the ones the server
+//     throttled) and why, on a failure that may pass: the Queue backs off
+//     and sends them again;
+//   - nil and an error when items were refused for good (a document the
+//     server will never take): they are counted as rejected and the error
+//     is reported, and they are not sent again.
+//
+// Close releases the connection or file after the last Send.
+type Batcher[T any] interface {
+	Encode(r *report.Report) (T, error)
+	Send(ctx context.Context, batch []T) (retry []T, err error)
+	Close() error
+}
+
+// QueueOptions shape a Queue. Zero fields take the defaults.
+type QueueOptions struct {
+	// Size is how many encoded reports wait at most; Write blocks while
+	// the queue is full. Default 1000.
+	Size int `yaml:"size"`
+	// Batch is how many reports one Send carries at most. Default 100.
+	Batch int `yaml:"batch"`
+	// FlushInterval is how long a report waits at most for its batch to
+	// fill. Default 1s.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// RetryMin and RetryMax bound the back-off between attempts at a
+	// failing batch, which doubles from RetryMin up to RetryMax with
+	// jitter. A batch is retried for as long as the sink is open.
+	// Defaults 200ms and 30s.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+	// DrainTimeout is how long Close keeps trying to deliver what is
+	// still queued; what is left after it is counted as lost, and Close
+	// says how many. Default 30s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// OnError, when set, hears of every failed attempt and rejection (for
+	// logs); it must not block.
+	OnError func(err error) `yaml:"-"`
+}
+
+// DefaultQueueOptions returns the defaults of QueueOptions.
+func DefaultQueueOptions() QueueOptions {
+	return QueueOptions{Size: 1000, Batch: 100, FlushInterval: time.Second,
+		RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second, DrainTimeout: 30 * time.Second}
+}
+
+// Check reports the first unusable option.
+func (o QueueOptions) Check() error {
+	switch {
+	case o.Size < 0 || o.Batch < 0:
+		return errors.New("queue size and batch cannot be negative")
+	case o.FlushInterval < 0 || o.RetryMin < 0 || o.RetryMax < 0 || o.DrainTimeout < 0:
+		return errors.New("queue durations cannot be negative")
+	case o.RetryMax > 0 && o.RetryMin > o.RetryMax:
+		return errors.New("queue retry_min is above retry_max")
+	}
+	return nil
+}
+
+func (o QueueOptions) withDefaults() QueueOptions {
+	d := DefaultQueueOptions()
+	if o.Size > 0 {
+		d.Size = o.Size
+	}
+	if o.Batch > 0 {
+		d.Batch = o.Batch
+	}
+	if d.Batch > d.Size {
+		d.Batch = d.Size
+	}
+	if o.FlushInterval > 0 {
+		d.FlushInterval = o.FlushInterval
+	}
+	if o.RetryMin > 0 {
+		d.RetryMin = o.RetryMin
+	}
+	if o.RetryMax > 0 {
+		d.RetryMax = o.RetryMax
+	}
+	if d.RetryMin > d.RetryMax {
+		d.RetryMin = d.RetryMax
+	}
+	if o.DrainTimeout > 0 {
+		d.DrainTimeout = o.DrainTimeout
+	}
+	d.OnError = o.OnError
+	return d
+}
+
+// QueueStats are a Queue's counters since it opened.
+type QueueStats struct {
+	Name     string
+	Queued   int    // reports waiting, including the batch being sent
+	Sent     uint64 // reports delivered
+	Batches  uint64 // batches delivered whole
+	Retries  uint64 // failed attempts that were tried again
+	Rejected uint64 // reports the destination refused for good
+	Lost     uint64 // reports still queued when Close gave up
+}
+
+// Queue is the Sink in front of a Batcher: Write encodes the report and
+// puts it in a bounded queue, blocking while the queue is full (so a
+// slow or absent destination slows the producers down instead of losing
+// reports); one goroutine takes batches off the queue and sends them,
+// backing off and retrying while they fail. Close stops taking reports,
+// delivers what is queued within DrainTimeout, and closes the Batcher.
+type Queue[T any] struct {
+	name string
+	b    Batcher[T]
+	o    QueueOptions
+
+	items chan T
+	// closing is closed by Close: Write refuses from then on, and the
+	// sender drains. stop is cancelled when the drain time is over.
+	closing   chan struct{}
+	closeOnce sync.Once
+	stop      context.CancelFunc
+	stopCtx   context.Context
+	done      chan struct{}
+	closeErr  error
+	writers   sync.WaitGroup
+	mu        sync.RWMutex // Write holds it shared while it may add to items; Close exclusively
+	isClosing bool
+
+	inFlight atomic.Int64
+	sent     atomic.Uint64
+	batches  atomic.Uint64
+	retries  atomic.Uint64
+	rejected atomic.Uint64
+	lost     atomic.Uint64
+}
+
+var _ Sink = (*Queue[[]byte])(nil)
+
+// NewQueue starts a Queue named name (for errors and metrics) that
+// delivers to b.
+func NewQueue[T any](name string, b Batcher[T], o QueueOptions) *Queue[T] {
+	o = o.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	q := &Queue[T]{name: name, b: b, o: o, items: make(chan T, o.Size),
+		closing: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+// Write encodes r and queues it, waiting while the queue is full until
+// ctx is done.
+func (q *Queue[T]) Write(ctx context.Context, r *report.Report) error {
+	if r == nil {
+		return fmt.Errorf("sink: %s: write: nil report", q.name)
+	}
+	item, err := q.b.Encode(r)
+	if err != nil {
+		return fmt.Errorf("sink: %s: encode report %s: %w", q.name, r.ID, err)
+	}
+	q.mu.RLock()
+	if q.isClosing {
+		q.mu.RUnlock()
+		return fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
+	}
+	q.writers.Add(1)
+	q.mu.RUnlock()
+	defer q.writers.Done()
+	select {
+	case q.items <- item:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sink: %s: write: queue full: %w", q.name, ctx.Err())
+	case <-q.closing:
+		return fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
+	}
+}
+
+// Stats returns the counters.
+func (q *Queue[T]) Stats() QueueStats {
+	return QueueStats{Name: q.name, Queued: len(q.items) + int(q.inFlight.Load()),
+		Sent: q.sent.Load(), Batches: q.batches.Load(), Retries: q.retries.Load(),
+		Rejected: q.rejected.Load(), Lost: q.lost.Load()}
+}
+
+// Close delivers what is queued, giving up after DrainTimeout, and closes
+// the Batcher. It returns an error when reports were lost or the Batcher
+// failed to close; a second Close returns the same.
+func (q *Queue[T]) Close() error {
+	q.closeOnce.Do(func() {
+		q.mu.Lock()
+		q.isClosing = true
+		q.mu.Unlock()
+		close(q.closing)
+		q.writers.Wait() // no Write sends on items after this
+		timer := time.AfterFunc(q.o.DrainTimeout, q.stop)
+		<-q.done
+		timer.Stop()
+		q.stop()
+		var errs []error
+		if n := q.lost.Load(); n > 0 {
+			errs = append(errs, fmt.Errorf("sink: %s: close: %d reports not delivered within %s", q.name, n, q.o.DrainTimeout))
+		}
+		if err := q.b.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sink: %s: close: %w", q.name, err))
+		}
+		q.closeErr = errors.Join(errs...)
+	})
+	return q.closeErr
+}
+
+// run is the sender: it gathers batches and delivers them until the
+// queue is closed and empty, or the drain time is over.
+func (q *Queue[T]) run() {
+	defer close(q.done)
+	batch := make([]T, 0, q.o.Batch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		batch = batch[:0]
+		// Wait for the first report of a batch.
+		select {
+		case it := <-q.items:
+			batch = append(batch, it)
+		case <-q.closing:
+			select {
+			case it := <-q.items:
+				batch = append(batch, it)
+			default:
+				return
+			}
+		}
+		q.inFlight.Store(1)
+		// Fill the batch until it is full, the interval is up, or the
+		// queue is closing and empty.
+		timer.Reset(q.o.FlushInterval)
+	fill:
+		for len(batch) < q.o.Batch {
+			select {
+			case it := <-q.items:
+				batch = append(batch, it)
+				q.inFlight.Add(1)
+			case <-timer.C:
+				break fill
+			case <-q.closing:
+				for len(batch) < q.o.Batch {
+					select {
+					case it := <-q.items:
+						batch = append(batch, it)
+						q.inFlight.Add(1)
+					default:
+						break fill
+					}
+				}
+				break fill
+			}
+		}
+		timer.Stop()
+		if !q.deliver(batch) {
+			q.lost.Add(uint64(len(q.items)))
+			for len(q.items) > 0 {
+				<-q.items
+			}
+			q.inFlight.Store(0)
+			return
+		}
+		q.inFlight.Store(0)
+	}
+}
+
+// deliver sends batch until it is stored or refused, backing off between
+// attempts. It returns false when the drain time ran out first; the
+// reports not delivered are then counted as lost.
+func (q *Queue[T]) deliver(batch []T) bool {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = q.o.RetryMin
+	bo.MaxInterval = q.o.RetryMax
+	bo.Reset()
+	pending := batch
+	for {
+		retry, err := q.send(pending)
+		switch {
+		case err == nil && len(retry) == 0:
+			q.sent.Add(uint64(len(pending)))
+			q.batches.Add(1)
+			return true
+		case len(retry) == 0:
+			q.rejected.Add(uint64(len(pending)))
+			q.report(fmt.Errorf("sink: %s: %d reports refused: %w", q.name, len(pending), err))
+			return true
+		}
+		q.sent.Add(uint64(len(pending) - len(retry)))
+		q.retries.Add(1)
+		if err == nil {
+			err = errors.New("destination asked to send again")
+		}
+		q.report(fmt.Errorf("sink: %s: %d reports to send again: %w", q.name, len(retry), err))
+		pending = retry
+		wait := time.NewTimer(bo.NextBackOff())
+		select {
+		case <-wait.C:
+		case <-q.stopCtx.Done():
+			wait.Stop()
+			q.lost.Add(uint64(len(pending)))
+			return false
+		}
+	}
+}
+
+// send calls the Batcher, turning a panic into a failure of the batch.
+func (q *Queue[T]) send(batch []T) (retry []T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			retry, err = batch, fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	if q.stopCtx.Err() != nil {
+		return batch, q.stopCtx.Err()
+	}
+	return q.b.Send(q.stopCtx, batch)
+}
+
+func (q *Queue[T]) report(err error) {
+	if q.o.OnError != nil {
+		q.o.OnError(err)
+	}
+}

@@ -58,9 +58,11 @@ func cmdAnalyze(e env, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	eng, err := analyze.New(e.cfg.Analysis, analyze.Options{Spam: spam, Warn: func(err error) {
-		fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
-	}})
+	opts := analyze.Options{Warn: func(err error) { fmt.Fprintf(e.stderr, "mailsift: %v\n", err) }}
+	if spam != nil {
+		opts.Spam = spam
+	}
+	eng, err := analyze.New(e.cfg.Analysis, opts)
 	if err != nil {
 		return exitError, err
 	}

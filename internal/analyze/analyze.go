@@ -28,7 +28,8 @@ import (
 // Options are the parts of an Engine that the caller builds.
 type Options struct {
 	// Spam scores mails for the report's spam section; nil leaves it out.
-	Spam *filter.Filter
+	// A *filter.Filter or a *filter.Live.
+	Spam Classifier
 	// Seen replaces the filters of Config.Seen, for instance with a store
 	// that several workers share. Nil means the filters Config.Seen
 	// describes (and none when they are all disabled).
@@ -38,10 +39,27 @@ type Options struct {
 	// Warn receives problems that do not stop the engine, such as a seen
 	// filter file that was corrupt and starts empty; nil drops them.
 	Warn func(error)
+	// Observe, when set, hears how long each stage of each mail took:
+	// "parse", "parts" (bodies, attachments and archives), "urls",
+	// "phishing", "spam" and "enrich" (the sender IP's enrichers; the
+	// files' run inside "parts").
+	Observe func(stage string, d time.Duration)
 	// PDFCacheDir is passed to the document text extractor ("" for its
 	// default, "-" for none).
 	PDFCacheDir string
 }
+
+// Classifier gives the spam verdict of a parsed mail.
+type Classifier interface {
+	ClassifyMessage(m *mail.Message) (filter.Verdict, error)
+	// Name is the classifier's name for the report.
+	Name() string
+}
+
+var (
+	_ Classifier = (*filter.Filter)(nil)
+	_ Classifier = (*filter.Live)(nil)
+)
 
 // Engine analyses mails. It is safe for concurrent use: every Analyze call
 // keeps its state to itself, and the shared parts (lists, filters, caches)
@@ -213,7 +231,7 @@ func (e *Engine) Analyze(ctx context.Context, raw []byte, origin string) (rep *r
 		}
 	}()
 	r := &run{e: e, s: e.set.Load(), ctx: ctx, rep: rep, urlIndex: map[string]int{}, htmlAtt: map[string]string{},
-		stopped: map[string]bool{}, filtered: map[string]bool{}}
+		stopped: map[string]bool{}, filtered: map[string]bool{}, last: time.Now()}
 	r.analyze(raw)
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("analyze: %w", err)
@@ -263,6 +281,7 @@ type run struct {
 	messages int               // messages parsed from attachments and hidden parts
 	parts    int               // parts walked, all messages together
 	msgFiles int               // Outlook messages found in attachments
+	last     time.Time         // end of the last stage, for Options.Observe
 }
 
 // urlSet holds the URLs of one body or one attachment's text; inBody
@@ -304,6 +323,7 @@ func (r *run) analyze(raw []byte) {
 	}
 	r.envelope(r.msg.Header())
 	r.received(r.msg.Header())
+	r.lap("parse")
 
 	r.walk(r.msg.Root, "")
 	for len(r.pending) > 0 {
@@ -311,6 +331,7 @@ func (r *run) analyze(raw []byte) {
 		r.pending = r.pending[1:]
 		r.walkMessage(p.raw, p.path)
 	}
+	r.lap("parts")
 
 	if r.ctx.Err() != nil {
 		return // nothing half-done goes into the seen filters
@@ -327,10 +348,24 @@ func (r *run) analyze(raw []byte) {
 		r.rep.Bodies = nil
 	} else {
 		r.collectURLs()
+		r.lap("urls")
 		r.phishing(text)
+		r.lap("phishing")
 		r.spam()
+		r.lap("spam")
 	}
 	r.enrichIP()
+	r.lap("enrich")
+}
+
+// lap tells Options.Observe how long stage took, since the last lap.
+func (r *run) lap(stage string) {
+	if r.e.opt.Observe == nil {
+		return
+	}
+	now := time.Now()
+	r.e.opt.Observe(stage, now.Sub(r.last))
+	r.last = now
 }
 
 // known asks the seen filters whether key was seen, without recording it;

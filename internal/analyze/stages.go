@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/mailsift/mailsift/internal/attach"
 	"github.com/mailsift/mailsift/internal/dedup"
 	"github.com/mailsift/mailsift/internal/enrich"
+	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/phish"
 	"github.com/mailsift/mailsift/internal/urls"
 	"github.com/mailsift/mailsift/report"
@@ -177,14 +179,14 @@ func (r *run) spam() {
 		return
 	}
 	v, err := f.ClassifyMessage(r.msg)
+	if errors.Is(err, filter.ErrNoDatabase) {
+		return
+	}
 	if err != nil {
 		r.defect("spam-error", "", err.Error())
 		return
 	}
-	s := &report.Spam{Classifier: f.Classifier, Score: v.Score, Verdict: string(v.Verdict), Words: []report.Word{}}
-	if s.Classifier == "" {
-		s.Classifier = "default"
-	}
+	s := &report.Spam{Classifier: f.Name(), Score: v.Score, Verdict: string(v.Verdict), Words: []report.Word{}}
 	for _, w := range v.Words {
 		s.Words = append(s.Words, report.Word{Word: w.Text, P: w.P})
 	}

@@ -67,6 +67,14 @@ type Verdict struct {
 	Defects     []mail.Defect // what was wrong with the message
 }
 
+// Name is the classifier in use: Default or SpamOracle.
+func (f *Filter) Name() string {
+	if f.Classifier == SpamOracle {
+		return SpamOracle
+	}
+	return Default
+}
+
 // Classify parses and scores one raw message.
 func (f *Filter) Classify(raw []byte) (Verdict, error) {
 	return f.ClassifyMessage(mail.Parse(raw))

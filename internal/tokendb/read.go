@@ -158,3 +158,19 @@ func (db *DB) Stats() (Stats, error) {
 	}
 	return s, nil
 }
+
+// Generation returns a number that changes with every committed write:
+// a long-running reader compares it to know when to read again. It reads
+// one key.
+func (db *DB) Generation() (uint64, error) {
+	var gen uint64
+	err := db.view(func(tx *bolt.Tx) error {
+		st, err := readState(tx)
+		gen = st.gen
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("tokendb: generation: %w", err)
+	}
+	return gen, nil
+}

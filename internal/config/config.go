@@ -114,6 +114,9 @@ type Config struct {
 
 	// The analysis of mail (mailsift analyze, serve and worker).
 	Analysis analyze.Config `yaml:"analysis"`
+
+	// The service (mailsift serve): HTTP API, milter, sinks, logs.
+	Serve Serve `yaml:"serve"`
 }
 
 // Default returns the built-in configuration: SpamOracle's defaults.
@@ -149,6 +152,7 @@ func Default() Config {
 		RobinsonX:            p.RobinsonX,
 		UseChiSquare:         p.UseChiSquare,
 		Analysis:             analyze.DefaultConfig(),
+		Serve:                DefaultServe(),
 	}
 }
 
@@ -226,6 +230,9 @@ func (c *Config) expandHome() {
 	one(&c.DatabaseFile)
 	one(&c.Analysis.Seen.Dir)
 	one(&c.Analysis.Enrichers.VirusTotal.APIKeyFile)
+	one(&c.Serve.HTTP.TLSCert)
+	one(&c.Serve.HTTP.TLSKey)
+	one(&c.Serve.HTTP.TokenFile)
 	for _, list := range [][]string{c.Analysis.URLs.Whitelist, c.Analysis.Phishing.Subjects, c.Analysis.Phishing.Targets} {
 		for i := range list {
 			one(&list[i])
@@ -303,6 +310,9 @@ func (c Config) Validate() error {
 		bad("robinson_x must be between 0 and 1, not %g", c.RobinsonX)
 	}
 	if err := c.Analysis.Validate(); err != nil {
+		probs = append(probs, oneLine(err.Error()))
+	}
+	if err := c.Serve.Validate(); err != nil {
 		probs = append(probs, oneLine(err.Error()))
 	}
 	if len(probs) > 0 {

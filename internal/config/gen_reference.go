@@ -23,7 +23,8 @@ import (
 )
 
 // dirs holds the packages whose structs the configuration is made of.
-var dirs = map[string]string{"config": ".", "analyze": "../analyze", "dedup": "../dedup", "enrich": "../enrich"}
+var dirs = map[string]string{"config": ".", "analyze": "../analyze", "dedup": "../dedup", "enrich": "../enrich",
+	"server": "../server", "sink": "../sink"}
 
 type structDoc struct {
 	fields map[string]*ast.Field // by Go field name

@@ -29,11 +29,64 @@ type Sink interface {
 // ErrClosed is wrapped by Write after Close.
 var ErrClosed = errors.New("sink closed")
 
-// Forms lists the destinations Open accepts, for error and help texts.
+// Forms lists the destinations, for error and help texts.
 const Forms = `"-" (JSON lines on standard output), ` +
 	`"jsonl:PATH[?max_size=SIZE&rotate=daily]", ` +
 	`"dir:PATH", ` +
-	`"esbulk:PATH[?prefix=NAME&max_size=SIZE&rotate=daily]"`
+	`"esbulk:PATH[?prefix=NAME&max_size=SIZE&rotate=daily]", ` +
+	`"redis://HOST:PORT[/DB][?key=NAME&mode=list|stream]", ` +
+	`"es+http(s)://HOST:PORT[?prefix=NAME]"`
+
+// networkSchemes are the URL schemes of the network destinations, which
+// their own openers take.
+var networkSchemes = []string{"redis://", "rediss://", "es+http://", "es+https://"}
+
+// IsNetwork tells whether spec names a network destination (Redis,
+// Elasticsearch), which goes through a Queue.
+func IsNetwork(spec string) bool {
+	for _, p := range networkSchemes {
+		if strings.HasPrefix(spec, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckSpec reports whether spec names a destination, without opening
+// it: the file kinds' options are checked in full, the network kinds'
+// URLs for their syntax only (their openers check the rest).
+func CheckSpec(spec string) error {
+	if spec == "-" {
+		return nil
+	}
+	if IsNetwork(spec) {
+		if _, err := url.Parse(spec); err != nil {
+			return fmt.Errorf("sink: %q: %w", spec, err)
+		}
+		return nil
+	}
+	_, _, _, err := splitSpec(spec)
+	return err
+}
+
+// splitSpec parses a file destination.
+func splitSpec(spec string) (kind, path string, opts options, err error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("sink: open %q: %s", spec, fmt.Sprintf(format, args...))
+	}
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok || (kind != "jsonl" && kind != "dir" && kind != "esbulk") {
+		return "", "", opts, fail("unknown destination; want %s", Forms)
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return "", "", opts, fail("no path")
+	}
+	if opts, err = parseOptions(kind, query); err != nil {
+		return "", "", opts, fail("%v", err)
+	}
+	return kind, path, opts, nil
+}
 
 // Open returns the sink that spec names:
 //
@@ -62,20 +115,9 @@ func Open(spec string, stdout io.Writer) (Sink, error) {
 		}
 		return newStream("stdout", writerOutput{stdout}, encodeLine), nil
 	}
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("sink: open %q: %s", spec, fmt.Sprintf(format, args...))
-	}
-	kind, rest, ok := strings.Cut(spec, ":")
-	if !ok || (kind != "jsonl" && kind != "dir" && kind != "esbulk") {
-		return nil, fail("unknown destination; want %s", Forms)
-	}
-	path, query, _ := strings.Cut(rest, "?")
-	if path == "" {
-		return nil, fail("no path")
-	}
-	opts, err := parseOptions(kind, query)
+	kind, path, opts, err := splitSpec(spec)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, err
 	}
 	if kind == "dir" {
 		return openDir(path)

@@ -1,0 +1,253 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailsift/mailsift/report"
+)
+
+// fakeBatcher records what it was sent; fail decides each attempt.
+type fakeBatcher struct {
+	mu      sync.Mutex
+	got     []string
+	sends   int
+	fail    func(attempt int, batch []string) ([]string, error)
+	closed  bool
+	maxSeen int
+}
+
+func (f *fakeBatcher) Encode(r *report.Report) (string, error) { return r.ID, nil }
+
+func (f *fakeBatcher) Send(_ context.Context, batch []string) ([]string, error) {
+	f.mu.Lock()
+	f.sends++
+	attempt := f.sends
+	f.maxSeen = max(f.maxSeen, len(batch))
+	f.mu.Unlock()
+	if f.fail != nil {
+		if retry, err := f.fail(attempt, batch); retry != nil || err != nil {
+			return retry, err
+		}
+	}
+	f.mu.Lock()
+	f.got = append(f.got, batch...)
+	f.mu.Unlock()
+	return nil, nil
+}
+
+func (f *fakeBatcher) Close() error { f.closed = true; return nil }
+
+func fastOptions() QueueOptions {
+	return QueueOptions{Size: 10, Batch: 4, FlushInterval: 5 * time.Millisecond,
+		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, DrainTimeout: 2 * time.Second}
+}
+
+func rep(i int) *report.Report { return &report.Report{ID: "r" + strconv.Itoa(i)} }
+
+func TestQueueDeliversInOrderInBatches(t *testing.T) {
+	f := &fakeBatcher{}
+	q := NewQueue("fake", f, fastOptions())
+	for i := range 25 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.got) != 25 || f.got[0] != "r0" || f.got[24] != "r24" {
+		t.Fatalf("delivered %v", f.got)
+	}
+	if f.maxSeen > 4 || !f.closed {
+		t.Fatalf("largest batch %d (max 4), closed %v", f.maxSeen, f.closed)
+	}
+	if st := q.Stats(); st.Sent != 25 || st.Queued != 0 || st.Lost != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestQueueRetriesUntilDelivered(t *testing.T) {
+	var errs []error
+	var mu sync.Mutex
+	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, error) {
+		if attempt <= 3 {
+			return batch, errors.New("connection refused")
+		}
+		return nil, nil
+	}}
+	o := fastOptions()
+	o.OnError = func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }
+	q := NewQueue("fake", f, o)
+	for i := range 3 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.got) != 3 {
+		t.Fatalf("delivered %v", f.got)
+	}
+	if st := q.Stats(); st.Retries != 3 || st.Sent != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(errs) != 3 || !strings.Contains(errs[0].Error(), "connection refused") {
+		t.Fatalf("errors heard: %v", errs)
+	}
+}
+
+func TestQueuePartialRetryAndRejection(t *testing.T) {
+	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, error) {
+		switch {
+		case attempt == 1 && len(batch) == 2:
+			return batch[1:], errors.New("throttled") // first stored, second again
+		case attempt == 2:
+			return nil, errors.New("mapping conflict") // refused for good
+		}
+		return nil, nil
+	}}
+	o := fastOptions()
+	o.Batch = 2
+	o.FlushInterval = time.Second
+	q := NewQueue("fake", f, o)
+	for i := range 2 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := q.Stats(); st.Sent != 1 || st.Rejected != 1 || st.Retries != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestQueueBackPressure(t *testing.T) {
+	f := &fakeBatcher{fail: func(int, []string) ([]string, error) { return nil, nil }}
+	block := make(chan struct{})
+	f.fail = func(_ int, batch []string) ([]string, error) {
+		<-block
+		return nil, nil
+	}
+	o := fastOptions()
+	o.Size, o.Batch = 2, 1
+	q := NewQueue("fake", f, o)
+	// One in flight, two queued; the next waits for room.
+	for i := range 3 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err := q.Write(ctx, rep(3))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("write to a full queue: %v, want a deadline error", err)
+	}
+	close(block)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.got) != 3 {
+		t.Fatalf("delivered %v, want the 3 accepted", f.got)
+	}
+}
+
+func TestQueueCloseCountsLost(t *testing.T) {
+	f := &fakeBatcher{fail: func(_ int, batch []string) ([]string, error) { return batch, errors.New("down") }}
+	o := fastOptions()
+	o.DrainTimeout = 30 * time.Millisecond
+	q := NewQueue("fake", f, o)
+	for i := range 5 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := q.Close()
+	if err == nil || !strings.Contains(err.Error(), "5 reports not delivered") {
+		t.Fatalf("close: %v", err)
+	}
+	if st := q.Stats(); st.Lost != 5 || st.Queued != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := q.Write(context.Background(), rep(9)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	if err2 := q.Close(); err2 == nil || err2.Error() != err.Error() {
+		t.Fatalf("second close: %v", err2)
+	}
+}
+
+func TestQueueSurvivesPanic(t *testing.T) {
+	f := &fakeBatcher{fail: func(attempt int, _ []string) ([]string, error) {
+		if attempt == 1 {
+			panic("bug")
+		}
+		return nil, nil
+	}}
+	q := NewQueue("fake", f, fastOptions())
+	if err := q.Write(context.Background(), rep(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.got) != 1 || q.Stats().Retries != 1 {
+		t.Fatalf("delivered %v, stats %+v", f.got, q.Stats())
+	}
+}
+
+func TestOpenQueuedFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, spec := range []string{"jsonl:" + filepath.Join(dir, "r.jsonl"), "dir:" + filepath.Join(dir, "tree")} {
+		s, err := OpenQueued(spec, nil, fastOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 7 {
+			r := richReport()
+			r.ID = strings.Repeat("a", 63) + strconv.Itoa(i)
+			if err := s.Write(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.(Stater).Stats(); st.Sent != 7 {
+			t.Fatalf("%s: stats %+v", spec, st)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "r.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines++
+	}
+	if lines != 7 {
+		t.Fatalf("%d lines, want 7", lines)
+	}
+	matches, err := filepath.Glob(filepath.Join(dir, "tree", "*", "*", "*", "*.json"))
+	if err != nil || len(matches) != 7 {
+		t.Fatalf("%d files (%v), want 7", len(matches), err)
+	}
+	if _, err := OpenQueued("redis://127.0.0.1:6379", nil, fastOptions()); err == nil {
+		t.Fatal("a network destination was opened as a file")
+	}
+}

@@ -20,8 +20,12 @@
 // objects keyed by header or enricher name, so the mapping does not grow
 // with the mail; enrichment results are kept but not indexed.
 //
-// Left out: network sinks (HTTP Elasticsearch, Redis, NATS), which will
-// plug into Open and reuse ElasticDocs and WriteBulk; retries, which are
-// the pipeline's; and compression of rotated files, which logrotate and
+// Network destinations have their own openers and sit behind a Queue,
+// which batches, retries with back-off and applies back-pressure:
+// OpenElastic indexes the documents of ElasticDocs over HTTP with _bulk
+// and installs IndexTemplates; package redis writes to Redis. A service
+// puts the file destinations behind a Queue too (OpenQueued).
+//
+// Left out: NATS, and compression of rotated files, which logrotate and
 // the like do well.
 package sink

@@ -19,20 +19,17 @@ import (
 // Encode turns one report into the item that Send later delivers; it is
 // called from Write, by any number of goroutines at once, and must not
 // keep r. Send delivers a batch and is only ever called from the Queue's
-// one goroutine; it returns
-//
-//   - nil, nil when every item is stored;
-//   - the items to try again (all of batch, or the ones the server
-//     throttled) and why, on a failure that may pass: the Queue backs off
-//     and sends them again;
-//   - nil and an error when items were refused for good (a document the
-//     server will never take): they are counted as rejected and the error
-//     is reported, and they are not sent again.
+// one goroutine. It sorts the batch's items three ways: stored, to be
+// tried again (retry: all of batch after a failure that may pass, or the
+// ones the server throttled), and refused for good (rejected counts the
+// items the destination will never take). err says why anything was not
+// stored. The Queue counts the stored and the refused, reports err, and
+// backs off and sends retry again while it is not empty.
 //
 // Close releases the connection or file after the last Send.
 type Batcher[T any] interface {
 	Encode(r *report.Report) (T, error)
-	Send(ctx context.Context, batch []T) (retry []T, err error)
+	Send(ctx context.Context, batch []T) (retry []T, rejected int, err error)
 	Close() error
 }
 
@@ -47,9 +44,9 @@ type QueueOptions struct {
 	// fill. Default 1s.
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// RetryMin and RetryMax bound the back-off between attempts at a
-	// failing batch, which doubles from RetryMin up to RetryMax with
-	// jitter. A batch is retried for as long as the sink is open.
-	// Defaults 200ms and 30s.
+	// failing batch, which doubles from RetryMin up to RetryMax, each wait
+	// varied by up to a fifth either way. A batch is retried for as long
+	// as the sink is open. Defaults 200ms and 30s.
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
 	// DrainTimeout is how long Close keeps trying to deliver what is
@@ -133,9 +130,11 @@ type Queue[T any] struct {
 	o    QueueOptions
 
 	items chan T
-	// closing is closed by Close: Write refuses from then on, and the
-	// sender drains. stop is cancelled when the drain time is over.
+	// closing is closed by Close: Write refuses from then on. sealed is
+	// closed once no Write can add to items any more: the sender then
+	// drains and stops. stop is cancelled when the drain time is over.
 	closing   chan struct{}
+	sealed    chan struct{}
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	stopCtx   context.Context
@@ -161,7 +160,7 @@ func NewQueue[T any](name string, b Batcher[T], o QueueOptions) *Queue[T] {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	q := &Queue[T]{name: name, b: b, o: o, items: make(chan T, o.Size),
-		closing: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{})}
+		closing: make(chan struct{}), sealed: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{})}
 	go q.run()
 	return q
 }
@@ -211,6 +210,7 @@ func (q *Queue[T]) Close() error {
 		q.mu.Unlock()
 		close(q.closing)
 		q.writers.Wait() // no Write sends on items after this
+		close(q.sealed)
 		timer := time.AfterFunc(q.o.DrainTimeout, q.stop)
 		<-q.done
 		timer.Stop()
@@ -240,7 +240,7 @@ func (q *Queue[T]) run() {
 		select {
 		case it := <-q.items:
 			batch = append(batch, it)
-		case <-q.closing:
+		case <-q.sealed:
 			select {
 			case it := <-q.items:
 				batch = append(batch, it)
@@ -260,7 +260,7 @@ func (q *Queue[T]) run() {
 				q.inFlight.Add(1)
 			case <-timer.C:
 				break fill
-			case <-q.closing:
+			case <-q.sealed:
 				for len(batch) < q.o.Batch {
 					select {
 					case it := <-q.items:
@@ -293,30 +293,31 @@ func (q *Queue[T]) deliver(batch []T) bool {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = q.o.RetryMin
 	bo.MaxInterval = q.o.RetryMax
+	bo.Multiplier = 2
+	bo.RandomizationFactor = 0.2
 	bo.Reset()
 	pending := batch
 	for {
-		retry, err := q.send(pending)
-		switch {
-		case err == nil && len(retry) == 0:
-			q.sent.Add(uint64(len(pending)))
+		retry, rejected, err := q.send(pending)
+		rejected = min(max(rejected, 0), len(pending)-len(retry))
+		q.sent.Add(uint64(len(pending) - len(retry) - rejected))
+		q.rejected.Add(uint64(rejected))
+		if len(retry) == 0 {
+			if err != nil || rejected > 0 {
+				q.report(fmt.Errorf("sink: %s: %d of %d reports refused: %w", q.name, rejected, len(pending), err))
+			}
 			q.batches.Add(1)
 			return true
-		case len(retry) == 0:
-			q.rejected.Add(uint64(len(pending)))
-			q.report(fmt.Errorf("sink: %s: %d reports refused: %w", q.name, len(pending), err))
-			return true
 		}
-		q.sent.Add(uint64(len(pending) - len(retry)))
-		q.retries.Add(1)
 		if err == nil {
 			err = errors.New("destination asked to send again")
 		}
 		q.report(fmt.Errorf("sink: %s: %d reports to send again: %w", q.name, len(retry), err))
 		pending = retry
-		wait := time.NewTimer(bo.NextBackOff())
+		wait := time.NewTimer(min(bo.NextBackOff(), q.o.RetryMax))
 		select {
 		case <-wait.C:
+			q.retries.Add(1)
 		case <-q.stopCtx.Done():
 			wait.Stop()
 			q.lost.Add(uint64(len(pending)))
@@ -325,15 +326,16 @@ func (q *Queue[T]) deliver(batch []T) bool {
 	}
 }
 
-// send calls the Batcher, turning a panic into a failure of the batch.
-func (q *Queue[T]) send(batch []T) (retry []T, err error) {
+// send calls the Batcher. A panic refuses the batch: a bug that fires on
+// every attempt must not hold the queue up for good.
+func (q *Queue[T]) send(batch []T) (retry []T, rejected int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			retry, err = batch, fmt.Errorf("internal error: %v", p)
+			retry, rejected, err = nil, len(batch), fmt.Errorf("internal error: %v", p)
 		}
 	}()
 	if q.stopCtx.Err() != nil {
-		return batch, q.stopCtx.Err()
+		return batch, 0, q.stopCtx.Err()
 	}
 	return q.b.Send(q.stopCtx, batch)
 }

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,28 +22,28 @@ type fakeBatcher struct {
 	mu      sync.Mutex
 	got     []string
 	sends   int
-	fail    func(attempt int, batch []string) ([]string, error)
+	fail    func(attempt int, batch []string) ([]string, int, error)
 	closed  bool
 	maxSeen int
 }
 
 func (f *fakeBatcher) Encode(r *report.Report) (string, error) { return r.ID, nil }
 
-func (f *fakeBatcher) Send(_ context.Context, batch []string) ([]string, error) {
+func (f *fakeBatcher) Send(_ context.Context, batch []string) ([]string, int, error) {
 	f.mu.Lock()
 	f.sends++
 	attempt := f.sends
 	f.maxSeen = max(f.maxSeen, len(batch))
 	f.mu.Unlock()
 	if f.fail != nil {
-		if retry, err := f.fail(attempt, batch); retry != nil || err != nil {
-			return retry, err
+		if retry, rejected, err := f.fail(attempt, batch); retry != nil || rejected > 0 || err != nil {
+			return retry, rejected, err
 		}
 	}
 	f.mu.Lock()
 	f.got = append(f.got, batch...)
 	f.mu.Unlock()
-	return nil, nil
+	return nil, 0, nil
 }
 
 func (f *fakeBatcher) Close() error { f.closed = true; return nil }
@@ -78,11 +80,11 @@ func TestQueueDeliversInOrderInBatches(t *testing.T) {
 func TestQueueRetriesUntilDelivered(t *testing.T) {
 	var errs []error
 	var mu sync.Mutex
-	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, error) {
+	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, int, error) {
 		if attempt <= 3 {
-			return batch, errors.New("connection refused")
+			return batch, 0, errors.New("connection refused")
 		}
-		return nil, nil
+		return nil, 0, nil
 	}}
 	o := fastOptions()
 	o.OnError = func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }
@@ -107,20 +109,21 @@ func TestQueueRetriesUntilDelivered(t *testing.T) {
 }
 
 func TestQueuePartialRetryAndRejection(t *testing.T) {
-	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, error) {
+	f := &fakeBatcher{fail: func(attempt int, batch []string) ([]string, int, error) {
 		switch {
-		case attempt == 1 && len(batch) == 2:
-			return batch[1:], errors.New("throttled") // first stored, second again
+		case attempt == 1 && len(batch) == 3:
+			// The first stored, the second refused, the third again.
+			return batch[2:], 1, errors.New("throttled; mapping conflict")
 		case attempt == 2:
-			return nil, errors.New("mapping conflict") // refused for good
+			return nil, 1, errors.New("mapping conflict") // refused for good
 		}
-		return nil, nil
+		return nil, 0, nil
 	}}
 	o := fastOptions()
-	o.Batch = 2
+	o.Batch = 3
 	o.FlushInterval = time.Second
 	q := NewQueue("fake", f, o)
-	for i := range 2 {
+	for i := range 3 {
 		if err := q.Write(context.Background(), rep(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -128,18 +131,17 @@ func TestQueuePartialRetryAndRejection(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st := q.Stats(); st.Sent != 1 || st.Rejected != 1 || st.Retries != 1 {
+	if st := q.Stats(); st.Sent != 1 || st.Rejected != 2 || st.Retries != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
 
 func TestQueueBackPressure(t *testing.T) {
-	f := &fakeBatcher{fail: func(int, []string) ([]string, error) { return nil, nil }}
 	block := make(chan struct{})
-	f.fail = func(_ int, batch []string) ([]string, error) {
+	f := &fakeBatcher{fail: func(int, []string) ([]string, int, error) {
 		<-block
-		return nil, nil
-	}
+		return nil, 0, nil
+	}}
 	o := fastOptions()
 	o.Size, o.Batch = 2, 1
 	q := NewQueue("fake", f, o)
@@ -165,7 +167,7 @@ func TestQueueBackPressure(t *testing.T) {
 }
 
 func TestQueueCloseCountsLost(t *testing.T) {
-	f := &fakeBatcher{fail: func(_ int, batch []string) ([]string, error) { return batch, errors.New("down") }}
+	f := &fakeBatcher{fail: func(_ int, batch []string) ([]string, int, error) { return batch, 0, errors.New("down") }}
 	o := fastOptions()
 	o.DrainTimeout = 30 * time.Millisecond
 	q := NewQueue("fake", f, o)
@@ -189,22 +191,58 @@ func TestQueueCloseCountsLost(t *testing.T) {
 	}
 }
 
+// A panic in Send refuses its batch, and the queue goes on.
 func TestQueueSurvivesPanic(t *testing.T) {
-	f := &fakeBatcher{fail: func(attempt int, _ []string) ([]string, error) {
+	f := &fakeBatcher{fail: func(attempt int, _ []string) ([]string, int, error) {
 		if attempt == 1 {
 			panic("bug")
 		}
-		return nil, nil
+		return nil, 0, nil
 	}}
-	q := NewQueue("fake", f, fastOptions())
-	if err := q.Write(context.Background(), rep(1)); err != nil {
-		t.Fatal(err)
+	o := fastOptions()
+	o.Batch = 1
+	q := NewQueue("fake", f, o)
+	for i := range 2 {
+		if err := q.Write(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.got) != 1 || q.Stats().Retries != 1 {
-		t.Fatalf("delivered %v, stats %+v", f.got, q.Stats())
+	if st := q.Stats(); len(f.got) != 1 || st.Rejected != 1 || st.Sent != 1 {
+		t.Fatalf("delivered %v, stats %+v", f.got, st)
+	}
+}
+
+// Writes racing with Close are either refused or delivered: none is
+// accepted and then dropped.
+func TestQueueCloseRace(t *testing.T) {
+	for range 3000 {
+		f := &fakeBatcher{}
+		q := NewQueue("fake", f, fastOptions())
+		var accepted atomic.Int64
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 5 {
+					if q.Write(context.Background(), rep(w*10+i)) == nil {
+						accepted.Add(1)
+					}
+					runtime.Gosched()
+				}
+			}()
+		}
+		runtime.Gosched()
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if got := int64(len(f.got)); got != accepted.Load() {
+			t.Fatalf("%d writes accepted, %d delivered, stats %+v", accepted.Load(), got, q.Stats())
+		}
 	}
 }
 

@@ -52,15 +52,15 @@ func (b streamBatcher) Encode(r *report.Report) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (b streamBatcher) Send(_ context.Context, batch [][]byte) ([][]byte, error) {
+func (b streamBatcher) Send(_ context.Context, batch [][]byte) ([][]byte, int, error) {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
 	for i, chunk := range batch {
 		if err := b.s.out.write(chunk); err != nil {
-			return batch[i:], fmt.Errorf("write %s: %w", b.s.name, err)
+			return batch[i:], 0, fmt.Errorf("write %s: %w", b.s.name, err)
 		}
 	}
-	return nil, nil
+	return nil, 0, nil
 }
 
 func (b streamBatcher) Close() error { return b.s.Close() }
@@ -88,13 +88,13 @@ func (b dirBatcher) Encode(r *report.Report) (dirItem, error) {
 	return dirItem{day: day, path: filepath.Join(day, r.ID+".json"), data: data}, nil
 }
 
-func (b dirBatcher) Send(_ context.Context, batch []dirItem) ([]dirItem, error) {
+func (b dirBatcher) Send(_ context.Context, batch []dirItem) ([]dirItem, int, error) {
 	for i, it := range batch {
 		if err := writeAtomic(it.day, it.path, it.data); err != nil {
-			return batch[i:], fmt.Errorf("write %s: %w", it.path, err)
+			return batch[i:], 0, fmt.Errorf("write %s: %w", it.path, err)
 		}
 	}
-	return nil, nil
+	return nil, 0, nil
 }
 
 func (b dirBatcher) Close() error { return b.d.Close() }

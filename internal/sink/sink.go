@@ -35,7 +35,7 @@ const Forms = `"-" (JSON lines on standard output), ` +
 	`"dir:PATH", ` +
 	`"esbulk:PATH[?prefix=NAME&max_size=SIZE&rotate=daily]", ` +
 	`"redis://HOST:PORT[/DB][?key=NAME&mode=list|stream]", ` +
-	`"es+http(s)://HOST:PORT[?prefix=NAME]"`
+	ElasticForm
 
 // networkSchemes are the URL schemes of the network destinations, which
 // their own openers take.
@@ -59,9 +59,16 @@ func CheckSpec(spec string) error {
 	if spec == "-" {
 		return nil
 	}
+	if strings.HasPrefix(spec, "es+http://") || strings.HasPrefix(spec, "es+https://") {
+		return CheckElastic(spec)
+	}
 	if IsNetwork(spec) {
 		if _, err := url.Parse(spec); err != nil {
-			return fmt.Errorf("sink: %q: %w", spec, err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fmt.Errorf("sink: redis destination: %w", err)
 		}
 		return nil
 	}

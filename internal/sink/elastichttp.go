@@ -319,7 +319,6 @@ func (e *elasticHTTP) Encode(r *report.Report) (bulkItem, error) {
 
 // Send installs the templates still pending, then sends batch in one
 // _bulk request and sorts its reports by the answers to their documents.
-//
 func (e *elasticHTTP) Send(ctx context.Context, batch []bulkItem) ([]bulkItem, int, error) {
 	if len(batch) == 0 {
 		return nil, 0, nil

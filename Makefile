@@ -8,7 +8,7 @@ FUZZTIME    ?= 30s
 CORPUS      ?= $(or $(MAILSIFT_CORPUS),$(HOME)/.cache/mailsift-corpus)
 DEMO        ?= $(or $(TMPDIR),/tmp)/mailsift-demo
 
-.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze corpus clean
+.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze bench-serve corpus clean
 
 all: build
 
@@ -26,10 +26,13 @@ demo: build
 	$(BIN) --config testdata/demo.yml --db $(DEMO)/tokens.db analyze --out dir:$(DEMO)/reports testdata/analyze/*.eml testdata/analyze/*.msg
 	@echo "one JSON report per mail of testdata/analyze in $(DEMO)/reports:" && find $(DEMO)/reports -name '*.json' | wc -l
 
-# What the tests need beyond Go: Debian's spamoracle, the peer that the
-# compatibility tests compare against, and clamd, which the ClamAV enricher
-# is tested against with a signature database the test writes.
-DEB_DEPS = spamoracle:spamoracle clamd:clamav-daemon
+# What the tests need beyond Go, all from Debian: spamoracle, the peer that
+# the compatibility tests compare against; clamd, which the ClamAV enricher
+# is tested against with a signature database the test writes; redis-server
+# for the Redis sink; and Postfix, which the milter's end-to-end test runs
+# as a private instance on 127.0.0.1 (installed unconfigured: it is never
+# started as the system's mailer).
+DEB_DEPS = spamoracle:spamoracle clamd:clamav-daemon redis-server:redis-server postfix:postfix
 deps:
 	@missing=""; for d in $(DEB_DEPS); do \
 	  cmd=$${d%%:*}; pkg=$${d#*:}; \
@@ -37,6 +40,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing (Debian) for the tests"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
@@ -67,7 +71,7 @@ corpus:
 
 # Go micro-benchmarks, then mailsift beside bogofilter and spamoracle on the
 # SpamAssassin split, in one run.
-bench: bench-go bench-peers bench-analyze
+bench: bench-go bench-peers bench-analyze bench-serve
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -78,3 +82,9 @@ bench-peers: build corpus
 # mailsift analyze on the whole corpus, with and without fuzzy hashes.
 bench-analyze: build corpus
 	bench/analyze.sh
+
+# mailsift serve's /v1/classify and /v1/analyze beside rspamd's /checkv2,
+# 32 clients each, in one run (installs Debian's rspamd when missing).
+bench-serve: build corpus
+	@command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
+	bench/serve.sh

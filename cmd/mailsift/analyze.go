@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/mailsift/mailsift/internal/analyze"
@@ -85,7 +84,15 @@ func cmdAnalyze(e env, args []string) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	stopReload := reloadLoop(e, eng)
+	stopReload := watcher{configPath: e.configPath, interval: reloadEvery,
+		apply: func(cfg config.Config) error { return eng.Update(cfg.Analysis) },
+		tick: func() {
+			if _, err := eng.Reload(); err != nil {
+				fmt.Fprintf(e.stderr, "mailsift: reload: %v (the previous lists stay in force)\n", err)
+			}
+		},
+		refused: func(path string, err error) { fmt.Fprintf(e.stderr, "mailsift: reload %s: %v\n", path, err) },
+	}.start()
 
 	bar := progress.New(e.stderr, "analyze", inputSize(paths))
 	failed := 0
@@ -136,60 +143,4 @@ func unreadable(origin string, err error) *report.Report {
 		Version: report.Version, ID: hex.EncodeToString(sum[:]), Origin: origin,
 		AnalysedAt: time.Now().UTC(), Error: err.Error(), Mail: report.Mail{Headers: []report.Header{}},
 	}
-}
-
-// reloadLoop rereads the whitelist and keyword files while the analysis
-// runs, and the configuration file when it changes, keeping the old
-// settings when a new file is broken.
-func reloadLoop(e env, eng *analyze.Engine) (stop func()) {
-	path := e.configPath
-	if path == "" {
-		path = config.DefaultPath()
-	}
-	last := fileStamp(path)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer func() {
-			if p := recover(); p != nil {
-				fmt.Fprintf(e.stderr, "mailsift: reload stopped: internal error: %v\n", p)
-			}
-		}()
-		t := time.NewTicker(reloadEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			if stamp := fileStamp(path); stamp != last {
-				last = stamp
-				cfg, err := config.Load(e.configPath)
-				if err == nil {
-					err = eng.Update(cfg.Analysis)
-				}
-				if err != nil {
-					fmt.Fprintf(e.stderr, "mailsift: reload %s: %v\n", path, err)
-				}
-				continue
-			}
-			if _, err := eng.Reload(); err != nil {
-				fmt.Fprintf(e.stderr, "mailsift: reload: %v (the previous lists stay in force)\n", err)
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
-// fileStamp identifies a version of a file by its modification time and
-// size; "" when it cannot be read.
-func fileStamp(path string) string {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return ""
-	}
-	return fi.ModTime().String() + "/" + strconv.FormatInt(fi.Size(), 10)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/config"
 	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/mail"
 	"github.com/mailsift/mailsift/internal/mailbox"
@@ -37,9 +38,12 @@ func openFilter(e env) (*filter.Filter, error) {
 	return newFilter(e, snap), nil
 }
 
-func newFilter(e env, s filter.Store) *filter.Filter {
-	return &filter.Filter{Classifier: e.cfg.Classifier, Params: e.cfg.Bayes(), Fused: e.cfg.Fused(),
-		Tokens: e.cfg.Tokenize(), Store: s, Reassemble: e.cfg.ReassembleWords}
+func newFilter(e env, s filter.Store) *filter.Filter { return filterOf(e.cfg, s) }
+
+// filterOf is the filter that cfg describes, over s.
+func filterOf(cfg config.Config, s filter.Store) *filter.Filter {
+	return &filter.Filter{Classifier: cfg.Classifier, Params: cfg.Bayes(), Fused: cfg.Fused(),
+		Tokens: cfg.Tokenize(), Store: s, Reassemble: cfg.ReassembleWords}
 }
 
 // testRecord is one line of test --json.

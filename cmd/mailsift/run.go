@@ -50,6 +50,13 @@ Commands:
                                  jsonl:PATH, dir:PATH (a file per mail) or esbulk:PATH
                                  (Elasticsearch _bulk); the exit status is 1 when a
                                  mail could not be read
+  serve [--http ADDR] [--milter ADDR] [--out SPEC]...
+                                 run the service: the HTTP API (127.0.0.1:8025), the
+                                 milter (127.0.0.1:11332), reports to the sinks of the
+                                 configuration and of --out (also redis://HOST:PORT and
+                                 es+http://HOST:9200); SIGHUP reloads the configuration
+  config check [FILE]            validate a configuration file
+  config doc                     print every configuration key, documented, with its default
   backup                         write the database in SpamOracle's text format
   restore                        replace the database from that format on stdin
   help                           show this text
@@ -134,6 +141,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
+	if cmd == "config" {
+		return cmdConfig(configPath, args, stdout, stderr)
+	}
 	c, ok := commands[cmd]
 	if !ok {
 		fmt.Fprintf(stderr, "mailsift: unknown command %q (try \"mailsift help\")\n", cmd)
@@ -210,6 +220,7 @@ func init() {
 		"eval":    cmdEval,
 		"backup":  cmdBackup,
 		"restore": cmdRestore,
+		"serve":   cmdServe,
 	}
 }
 

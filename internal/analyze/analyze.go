@@ -150,8 +150,8 @@ func New(cfg Config, opt Options) (*Engine, error) {
 }
 
 // ErrRestart is returned by Update when the new configuration changes the
-// seen filters or the enrichers, or asks for a spam verdict the engine was
-// started without: those take effect at the next start; the rest of it is
+// seen filters or the enrichers, or asks for a spam verdict from an engine
+// started without a classifier: those take effect at the next start; the rest of it is
 // in force.
 var ErrRestart = errors.New("analyze: the seen filters, enrichers and spam verdict change at the next start")
 
@@ -168,7 +168,7 @@ func (e *Engine) Update(cfg Config) error {
 	}
 	e.set.Store(s)
 	if !reflect.DeepEqual(cfg.Seen, e.started.Seen) || !reflect.DeepEqual(cfg.Enrichers, e.started.Enrichers) ||
-		cfg.Spam && !e.started.Spam {
+		cfg.Spam && e.opt.Spam == nil {
 		return ErrRestart
 	}
 	return nil

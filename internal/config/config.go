@@ -233,6 +233,9 @@ func (c *Config) expandHome() {
 	one(&c.Serve.HTTP.TLSCert)
 	one(&c.Serve.HTTP.TLSKey)
 	one(&c.Serve.HTTP.TokenFile)
+	if rest, ok := strings.CutPrefix(c.Serve.Milter.Listen, "unix:~/"); ok {
+		c.Serve.Milter.Listen = "unix:" + filepath.Join(home, rest)
+	}
 	for _, list := range [][]string{c.Analysis.URLs.Whitelist, c.Analysis.Phishing.Subjects, c.Analysis.Phishing.Targets} {
 		for i := range list {
 			one(&list[i])

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailsift/mailsift/internal/milter"
 	"github.com/mailsift/mailsift/internal/server"
 	"github.com/mailsift/mailsift/internal/sink"
 )
@@ -15,6 +16,12 @@ import (
 type Serve struct {
 	// The HTTP API.
 	HTTP server.Config `yaml:"http"`
+	// The milter, for Postfix and Sendmail.
+	Milter milter.Config `yaml:"milter"`
+	// The milter runs the whole analysis on each message: its report goes
+	// to the sinks and its phishing verdict can quarantine. Off, the
+	// milter asks the spam filter alone.
+	MilterAnalysis bool `yaml:"milter_analysis"`
 	// Where the reports of the analysed mails go, several at once: the
 	// destinations analyze --out takes ("-", "jsonl:PATH?max_size=100MB",
 	// "dir:PATH", "esbulk:PATH"), "redis://HOST:PORT/DB?key=NAME&mode=list"
@@ -39,6 +46,8 @@ type Serve struct {
 func DefaultServe() Serve {
 	return Serve{
 		HTTP:            server.DefaultConfig(),
+		Milter:          milter.DefaultConfig(),
+		MilterAnalysis:  true,
 		Queue:           sink.DefaultQueueOptions(),
 		LogFormat:       "text",
 		LogLevel:        "info",
@@ -51,6 +60,9 @@ func DefaultServe() Serve {
 func (s Serve) Validate() error {
 	if err := s.HTTP.Validate(); err != nil {
 		return fmt.Errorf("serve.http: %w", err)
+	}
+	if err := s.Milter.Validate(); err != nil {
+		return fmt.Errorf("serve.milter: %w", err)
 	}
 	if err := s.Queue.Check(); err != nil {
 		return fmt.Errorf("serve.queue: %w", err)

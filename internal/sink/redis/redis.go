@@ -67,6 +67,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/url"
 	"slices"
@@ -417,4 +418,17 @@ func isBusy(err error) bool {
 // which an operator fixes on the server without changing the reports.
 func isAuth(err error) bool {
 	return goredis.IsAuthError(err) || goredis.IsPermissionError(err)
+}
+
+// LogTo sends the Redis client's own messages (such as a failed dial,
+// which the Queue also reports and retries) to l at debug level instead
+// of standard error. It sets the client library's one global logger.
+func LogTo(l *slog.Logger) {
+	goredis.SetLogger(slogPrinter{l})
+}
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "redis client")
 }

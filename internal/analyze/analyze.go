@@ -168,7 +168,7 @@ func (e *Engine) Update(cfg Config) error {
 	}
 	e.set.Store(s)
 	if !reflect.DeepEqual(cfg.Seen, e.started.Seen) || !reflect.DeepEqual(cfg.Enrichers, e.started.Enrichers) ||
-		cfg.Spam && e.opt.Spam == nil {
+		cfg.Spam && !e.started.Spam && e.opt.Spam == nil {
 		return ErrRestart
 	}
 	return nil

@@ -316,6 +316,9 @@ func residentBytes() (int64, bool) {
 	return pages * int64(os.Getpagesize()), true
 }
 
+// labelEscaper escapes label values as the exposition format wants.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
 // labels renders label pairs as {k="v",...}, escaping the values as the
 // format wants.
 func labels(kv ...string) string {
@@ -330,7 +333,7 @@ func labels(kv ...string) string {
 		}
 		sb.WriteString(kv[i])
 		sb.WriteString(`="`)
-		sb.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(kv[i+1]))
+		sb.WriteString(labelEscaper.Replace(kv[i+1]))
 		sb.WriteByte('"')
 	}
 	sb.WriteByte('}')

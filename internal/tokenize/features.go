@@ -131,7 +131,6 @@ const featureMaxWord = 20
 
 var (
 	ipv4   = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
-	urlRe  = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s"'<>()]+`)
 	domain = regexp.MustCompile(`@([A-Za-z0-9.-]+\.[A-Za-z]{2,})`)
 )
 
@@ -152,7 +151,7 @@ func urlHosts(text string) []string {
 		return nil
 	}
 	var out []string
-	for _, raw := range urlRe.FindAllString(text, -1) {
+	for _, raw := range findLinks(text) {
 		u, err := url.Parse(raw)
 		if err != nil || u.Hostname() == "" {
 			continue
@@ -161,6 +160,49 @@ func urlHosts(text string) []string {
 	}
 	return out
 }
+
+// findLinks returns what the regexp \b(?i:https?|ftp)://[^\s"'<>()]+
+// would find in text, by looking only around each "://": the regexp,
+// case-insensitive and without a literal prefix, scans every byte of the
+// text and was a sixth of the time of classifying a mail.
+func findLinks(text string) []string {
+	var out []string
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], "://")
+		if j < 0 {
+			break
+		}
+		at := i + j
+		i = at + 3
+		start := at
+		for start > 0 && isASCIILetter(text[start-1]) {
+			start--
+		}
+		if start > 0 && isWordByte(text[start-1]) {
+			continue // no word boundary before the scheme
+		}
+		switch scheme := text[start:at]; {
+		case strings.EqualFold(scheme, "http"), strings.EqualFold(scheme, "https"), strings.EqualFold(scheme, "ftp"):
+		default:
+			continue
+		}
+		end := i
+		for end < len(text) && !strings.ContainsRune("\t\n\f\r \"'<>()", rune(text[end])) {
+			end++
+		}
+		if end == i {
+			continue
+		}
+		out = append(out, text[start:end])
+		i = end
+	}
+	return out
+}
+
+func isASCIILetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' }
+
+// isWordByte is regexp's \w: an ASCII letter, digit or underscore.
+func isWordByte(b byte) bool { return isASCIILetter(b) || '0' <= b && b <= '9' || b == '_' }
 
 // parents returns host and its parent domains: a.b.example.com gives
 // a.b.example.com, b.example.com and example.com.

@@ -18,6 +18,7 @@ func (s *service) startMilter(cfg config.Config) error {
 	if addr == "" {
 		return nil
 	}
+	milter.LogTo(s.log)
 	var scanner milter.Scanner = milter.FilterScanner{Filter: s.live}
 	if cfg.Serve.MilterAnalysis {
 		scanner = &analysisScanner{s: s}

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mailsift/mailsift/internal/config"
+	"github.com/mailsift/mailsift/internal/metrics"
 )
 
 // freeAddr returns a loopback address no one listens on just now.
@@ -255,5 +258,36 @@ func TestConfigCommand(t *testing.T) {
 	}
 	if r := mailsift(t, "", "config", "frobnicate"); r.code != exitError {
 		t.Fatalf("unknown subcommand: %d", r.code)
+	}
+}
+
+// The milter's scanner in the service runs the whole analysis: the
+// verdicts go to the milter and the report to the sinks.
+func TestAnalysisScanner(t *testing.T) {
+	db := trained(t)
+	cfg := config.Default()
+	cfg.MinTrained = 2
+	cfg.Analysis.Seen.Dir = ""
+	cfg.Serve.HTTP.Listen, cfg.Serve.Milter.Listen = "", ""
+	reports := filepath.Join(t.TempDir(), "r.jsonl")
+	cfg.Serve.Sinks = []string{"jsonl:" + reports}
+	var logs syncBuffer
+	s := &service{e: env{cfg: cfg, db: db, stderr: &logs}, log: newLogger(&logs, "text", new(slog.LevelVar)), reg: metrics.New()}
+	s.cfg.Store(&cfg)
+	if err := s.start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	v, err := (&analysisScanner{s: s}).Scan(context.Background(), []byte(readFile(t, fixtures+"msg1.eml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Class != "yes" || !strings.HasPrefix(v.SpamHeader, "yes; ") || !strings.Contains(v.Attachments, "song.wav") || !v.PhishingChecked {
+		t.Errorf("verdict %+v", v)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(readFile(t, reports), "\n"); got != 1 {
+		t.Errorf("%d reports in the sink, want 1", got)
 	}
 }

@@ -181,10 +181,14 @@ func (c Config) withDefaults() Config {
 	if c.AttachmentsHeader != "" && !headerName(c.AttachmentsHeader) {
 		c.AttachmentsHeader = d.AttachmentsHeader
 	}
+	// A line break in these would start a header field or reply line of
+	// its own.
+	c.TagPrefix = strings.Map(noControl, c.TagPrefix)
+	c.RejectMessage = strings.Map(noControl, c.RejectMessage)
 	if strings.TrimSpace(c.TagPrefix) == "" {
 		c.TagPrefix = d.TagPrefix
 	}
-	if strings.TrimSpace(c.RejectMessage) == "" {
+	if strings.TrimSpace(c.RejectMessage) == "" || len(c.RejectMessage) > maxRejectMessage {
 		c.RejectMessage = d.RejectMessage
 	}
 	if c.AuthservID == "" || !authservToken(c.AuthservID) {
@@ -273,6 +277,14 @@ func authservToken(s string) bool {
 }
 
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+
+// noControl maps a control character to a space, for strings.Map.
+func noControl(r rune) rune {
+	if isControl(r) {
+		return ' '
+	}
+	return r
+}
 
 // hostname is the default authserv-id.
 func hostname() string {

@@ -70,9 +70,15 @@ func (s *Server) decide(ctx context.Context, trx mailfilter.Trx) (d mailfilter.D
 		}
 	}()
 
-	raw, truncated := message(trx, cfg.MaxBytes)
+	raw, truncated, err := message(trx, cfg.MaxBytes)
+	if err != nil {
+		s.log.Warn("milter: body cut short, scanning what was read", "queue_id", out.QueueID, "error", err)
+	}
 	out.Truncated = truncated
 	v, scanErr := s.scan(ctx, cfg.Timeout, raw)
+	if scanErr != nil {
+		v = Verdict{SpamHeader: filter.SpamHeader(bayes.Result{}, scanErr), Class: Unknown, Score: 0.5}
+	}
 	out.Verdict, out.Err = v, scanErr
 	if scanErr != nil {
 		attrs := []any{"queue_id", out.QueueID, "error", scanErr}
@@ -103,19 +109,26 @@ func (s *Server) decide(ctx context.Context, trx mailfilter.Trx) (d mailfilter.D
 
 // message rebuilds the raw message as the MTA received it: the header
 // fields (folded lines with CRLF), an empty line, and the body up to max
-// bytes. truncated tells that the body went on.
-func message(trx mailfilter.Trx, max int64) (raw []byte, truncated bool) {
+// bytes. truncated tells that the body went on. An error (reading a body
+// that mailfilter kept in a temporary file) comes with what was read.
+func message(trx mailfilter.Trx, max int64) (raw []byte, truncated bool, err error) {
 	var buf bytes.Buffer
-	hdr, _ := io.ReadAll(trx.Headers().Reader()) // from memory: no error
+	hdr, err := io.ReadAll(trx.Headers().Reader())
+	if err != nil {
+		return nil, false, fmt.Errorf("header: %w", err)
+	}
 	buf.Write(crlf(hdr))
 	if body := trx.Body(); body != nil {
-		n, _ := io.Copy(&buf, io.LimitReader(body, max+1))
+		n, err := io.Copy(&buf, io.LimitReader(body, max+1))
 		if n > max {
 			truncated = true
 			buf.Truncate(buf.Len() - int(n-max))
 		}
+		if err != nil {
+			return buf.Bytes(), truncated, fmt.Errorf("body: %w", err)
+		}
 	}
-	return buf.Bytes(), truncated
+	return buf.Bytes(), truncated, nil
 }
 
 // crlf turns the bare LFs that an MTA may use inside folded header fields
@@ -207,12 +220,8 @@ func mark(h header.Header, cfg *Config, v Verdict, scanErr error) {
 			f.Del()
 		}
 	}
-	spam := v.SpamHeader
-	if scanErr != nil {
-		spam = filter.SpamHeader(bayes.Result{}, scanErr)
-	}
-	h.Add(cfg.SpamHeader, fieldValue(cfg.SpamHeader, spam))
-	if cfg.AttachmentsHeader != "" && v.Attachments != "" && scanErr == nil {
+	h.Add(cfg.SpamHeader, fieldValue(cfg.SpamHeader, v.SpamHeader))
+	if cfg.AttachmentsHeader != "" && v.Attachments != "" {
 		h.Add(cfg.AttachmentsHeader, fieldValue(cfg.AttachmentsHeader, v.Attachments))
 	}
 	if cfg.ResultsHeader {
@@ -349,12 +358,7 @@ func isASCII(s string) bool {
 // become spaces, and the line is cut to RFC 5322's 998 characters (at a
 // UTF-8 boundary), as mark does.
 func fieldValue(name, v string) string {
-	v = strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return ' '
-		}
-		return r
-	}, v)
+	v = strings.Map(noControl, v)
 	if room := 998 - len(name) - 2; len(v) > room {
 		v = strings.ToValidUTF8(v[:room], "")
 	}

@@ -454,10 +454,31 @@ func TestScannerFailuresAcceptUnknown(t *testing.T) {
 				t.Errorf("Authentication-Results %q, want %q", got, c.results)
 			}
 			o := ts.outcome(t)
-			if o.Action != Accept || o.Err == nil || (c.target != nil && !errors.Is(o.Err, c.target)) {
+			if o.Action != Accept || o.Err == nil || (c.target != nil && !errors.Is(o.Err, c.target)) ||
+				o.Verdict.Class != Unknown || o.Verdict.SpamHeader != c.header {
 				t.Errorf("outcome %+v", o)
 			}
 		})
+	}
+}
+
+// A Config that skipped Validate still marks mail and cannot inject
+// header lines.
+func TestUnvalidatedConfig(t *testing.T) {
+	cfg := Config{TagSubjectAt: 0.5, TagPrefix: "[S]\r\nBcc: eve@example.net\r\n", SpamHeader: "bad name:"}
+	ts := start(t, cfg, verdict(Verdict{Class: Spam, Score: 0.9}))
+	r := send(t, ts.addr, plain)[0]
+	if got := r.values("X-Spam"); len(got) != 1 {
+		t.Errorf("X-Spam %q, want the default header", got)
+	}
+	if got := r.values("Subject"); len(got) != 1 || got[0] != "[S]  Bcc: eve@example.net  Project meeting\r\n tomorrow" {
+		t.Errorf("Subject %q", got)
+	}
+	if got := r.values("Bcc"); got != nil {
+		t.Errorf("Bcc injected: %q", got)
+	}
+	if c := ts.Config(); c.Timeout != DefaultTimeout || c.MaxBytes != DefaultMaxBytes || c.AuthservID == "" {
+		t.Errorf("defaults not filled in: %+v", c)
 	}
 }
 

@@ -78,18 +78,20 @@ func TestPostfixEndToEnd(t *testing.T) {
 
 	// Ham, spam and spam with forged headers go through, marked, one at a
 	// time so that each relayed message is known.
+	const attachments = `cset="big5" type="audio/x-wav" name="song.wav" `
 	for _, c := range []struct {
-		name, raw, spam, subject, attachments string
+		name, raw string
+		want      expected
 	}{
-		{"ham", ham, "no; 0.0", "parser benchmark", ""},
-		{"spam", spam, "yes; 0.9", "[SPAM] Claim your FREE money now", `cset="big5" type="audio/x-wav" name="song.wav" `},
-		{"forged", forged, "yes; 0.9", "[SPAM] Claim your FREE money now", `cset="big5" type="audio/x-wav" name="song.wav" `},
+		{"ham", ham, expected{"no; 0.0", "ham", "parser benchmark", ""}},
+		{"spam", spam, expected{"yes; 0.9", "spam", "[SPAM] Claim your FREE money now", attachments}},
+		{"forged", forged, expected{"yes; 0.9", "spam", "[SPAM] Claim your FREE money now", attachments}},
 	} {
 		if err := pf.send(c.raw); err != nil {
 			pf.fail(t, "%s: send: %v", c.name, err)
 		}
 		m := capture.next(t, pf)
-		checkMail(t, pf, c.name, m, c.raw, c.spam, c.subject, c.attachments)
+		checkMail(t, pf, c.name, m, c.raw, c.want)
 		t.Logf("%s relayed as:\n%s", c.name, m.raw[:strings.Index(m.raw, "\r\n\r\n")])
 	}
 
@@ -115,26 +117,40 @@ func TestPostfixEndToEnd(t *testing.T) {
 	if err := pf.send(spam); err != nil {
 		pf.fail(t, "quarantined spam: %v", err)
 	}
-	pf.waitHold(t)
+	// Held with the headers added and, quarantine being the stronger
+	// action, the Subject as it was.
+	held := pf.held(t)
+	if !strings.Contains(held, "\nX-Spam: yes; 0.9") || !strings.Contains(held, "\nSubject: Claim your FREE money now") ||
+		!strings.Contains(held, "\nX-Attachments: "+attachments) {
+		pf.fail(t, "held message:\n%s", held)
+	}
 	t.Logf("end to end in %s", time.Since(began).Round(time.Millisecond))
 }
 
+// expected is what a relayed message should carry.
+type expected struct {
+	spam        string // start of the X-Spam value
+	result      string // x-mailsift result
+	subject     string
+	attachments string // X-Attachments value; "" for none
+}
+
 // checkMail compares what the capture server received with what was sent.
-func checkMail(t *testing.T, pf *postfixInstance, name string, m capturedMail, sent, spamPrefix, subject, attachments string) {
+func checkMail(t *testing.T, pf *postfixInstance, name string, m capturedMail, sent string, want expected) {
 	t.Helper()
 	xs := m.header.Values("X-Spam")
-	if len(xs) != 1 || !strings.HasPrefix(xs[0], spamPrefix) {
-		pf.fail(t, "%s: X-Spam %q, want one starting %q\n%s", name, xs, spamPrefix, m.raw)
+	if len(xs) != 1 || !strings.HasPrefix(xs[0], want.spam) {
+		pf.fail(t, "%s: X-Spam %q, want one starting %q\n%s", name, xs, want.spam, m.raw)
 	}
 	xa := m.header.Values("X-Attachments")
 	switch {
-	case attachments == "" && len(xa) != 0:
+	case want.attachments == "" && len(xa) != 0:
 		pf.fail(t, "%s: X-Attachments %q, want none", name, xa)
-	case attachments != "" && (len(xa) != 1 || xa[0] != strings.TrimSpace(attachments)):
-		pf.fail(t, "%s: X-Attachments %q, want %q", name, xa, attachments)
+	case want.attachments != "" && (len(xa) != 1 || xa[0] != strings.TrimSpace(want.attachments)):
+		pf.fail(t, "%s: X-Attachments %q, want %q", name, xa, want.attachments)
 	}
-	if got := m.header.Values("Subject"); len(got) != 1 || got[0] != subject {
-		pf.fail(t, "%s: Subject %q, want %q", name, got, subject)
+	if got := m.header.Values("Subject"); len(got) != 1 || got[0] != want.subject {
+		pf.fail(t, "%s: Subject %q, want %q", name, got, want.subject)
 	}
 	sentBody := sent[strings.Index(sent, "\r\n\r\n")+4:]
 	if m.body != sentBody {
@@ -150,8 +166,8 @@ func checkMail(t *testing.T, pf *postfixInstance, name string, m capturedMail, s
 			pf.fail(t, "%s: %s %q, want %q", name, k, got, vs)
 		}
 	}
-	if ar := m.header.Values("Authentication-Results"); len(ar) != 1 || !strings.HasPrefix(ar[0], "mx.mailsift.test; x-mailsift=") {
-		pf.fail(t, "%s: Authentication-Results %q, want ours only", name, ar)
+	if ar := m.header.Values("Authentication-Results"); len(ar) != 1 || !strings.HasPrefix(ar[0], "mx.mailsift.test; x-mailsift="+want.result+" policy.score=") {
+		pf.fail(t, "%s: Authentication-Results %q, want only ours, x-mailsift=%s", name, ar, want.result)
 	}
 	if first := strings.SplitN(m.raw, ":", 2)[0]; first != "Received" && first != "Authentication-Results" {
 		pf.fail(t, "%s: first field %q", name, first)
@@ -450,20 +466,26 @@ func (pf *postfixInstance) send(raw string) error {
 	return c.Quit()
 }
 
-// waitHold waits for a message in the hold queue.
-func (pf *postfixInstance) waitHold(t *testing.T) {
+// held waits for a message in the hold queue and returns its header, as
+// postcat prints it.
+func (pf *postfixInstance) held(t *testing.T) string {
 	t.Helper()
 	deadline := time.Now().Add(e2eDeadline)
 	for {
-		var n int
+		var id string
 		_ = filepath.WalkDir(filepath.Join(pf.dir, "queue", "hold"), func(_ string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
-				n++
+				id = d.Name()
 			}
 			return nil
 		})
-		if n > 0 {
-			return
+		if id != "" {
+			postcat := filepath.Join(filepath.Dir(pf.cmd), "postcat")
+			out, err := exec.Command(postcat, "-c", filepath.Join(pf.dir, "etc"), "-h", "-q", id).CombinedOutput()
+			if err != nil {
+				pf.fail(t, "postcat %s: %v\n%s", id, err, out)
+			}
+			return string(out)
 		}
 		if time.Now().After(deadline) {
 			pf.fail(t, "no message in the hold queue")

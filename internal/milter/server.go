@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gomilter "github.com/d--j/go-milter"
 	"github.com/d--j/go-milter/mailfilter"
 )
 
@@ -169,8 +170,10 @@ const (
 	// end of data.
 	bodyInMemory = 256 << 10
 	// maxHeaders is how many header fields are read; the rest pass
-	// through unscanned.
-	maxHeaders = 1000
+	// through unscanned, and a forged spam header among them would stay.
+	// It is above what an MTA lets through: Postfix's header_size_limit
+	// (100 KiB) holds some 30000 of the shortest fields.
+	maxHeaders = 1 << 16
 	// dialTimeout bounds the connection to the private socket.
 	dialTimeout = 5 * time.Second
 )
@@ -281,4 +284,13 @@ func (s *Server) cleanup(f *mailfilter.MailFilter) error {
 		return fmt.Errorf("milter: remove socket: %w", err)
 	}
 	return nil
+}
+
+// LogTo sends the milter library's own warnings (protocol oddities of the
+// MTA) to l instead of standard error. It sets the library's one global
+// logging hook.
+func LogTo(l *slog.Logger) {
+	gomilter.LogWarning = func(format string, v ...any) {
+		l.Warn(fmt.Sprintf(format, v...), "component", "milter library")
+	}
 }

@@ -220,13 +220,10 @@ func (s *service) openSink(spec string, q sink.QueueOptions) (sink.Sink, error) 
 // redact hides a password in a destination URL.
 func redact(spec string) string {
 	u, err := url.Parse(spec)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return spec
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return u.Redacted()
 }
 
 // trainingDoc makes the training document of a mail with the settings in

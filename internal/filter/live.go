@@ -117,7 +117,7 @@ func (l *Live) Refresh() (changed bool, err error) {
 		return false, errors.Join(err, db.Close())
 	}
 	next := &liveState{settings: old.settings}
-	err = l.snapshot(db, next)
+	err = l.snapshot(db, gen, next)
 	if err = errors.Join(err, db.Close()); err != nil {
 		return false, err
 	}
@@ -131,16 +131,20 @@ func (l *Live) load(st *liveState) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(l.snapshot(db, st), db.Close())
+	gen, err := db.Generation()
+	if err == nil {
+		err = l.snapshot(db, gen, st)
+	}
+	return errors.Join(err, db.Close())
 }
 
-// snapshot fills st.f from db, with the part of it st's classifier uses.
-func (l *Live) snapshot(db *tokendb.DB, st *liveState) error {
-	gen, err := db.Generation()
-	if err != nil {
-		return err
-	}
-	var snap *tokendb.Snapshot
+// snapshot fills st.f from db at generation gen, with the part of it
+// st's classifier uses.
+func (l *Live) snapshot(db *tokendb.DB, gen uint64, st *liveState) error {
+	var (
+		snap *tokendb.Snapshot
+		err  error
+	)
 	if st.settings.Name() == SpamOracle {
 		snap, err = db.Snapshot(st.settings.Params.MinWordWeight)
 	} else {

@@ -24,6 +24,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime"
@@ -152,10 +153,11 @@ func (r *Registry) Gauge(name, help string, f func() float64) {
 func (r *Registry) WritePrometheus(w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
+	// Take the series under the lock, render them outside it: counters
+	// and histograms are atomic, gauges and queues are callbacks.
 	r.mu.RLock()
-	counters := sortedKeys(r.counters)
-	hists := sortedKeys(r.histograms)
-	gauges := sortedKeys(r.gauges)
+	counters, hists, gauges := maps.Clone(r.counters), maps.Clone(r.histograms), maps.Clone(r.gauges)
+	help := maps.Clone(r.help)
 	writers := slices.Clone(r.writers)
 	r.mu.RUnlock()
 
@@ -163,32 +165,20 @@ func (r *Registry) WritePrometheus(w io.Writer) {
 	header := func(series, kind string) {
 		if f := family(series); f != last {
 			last = f
-			r.mu.RLock()
-			help := r.help[f]
-			r.mu.RUnlock()
-			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f, help, f, kind)
+			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f, help[f], f, kind)
 		}
 	}
-	for _, s := range counters {
+	for _, s := range slices.Sorted(maps.Keys(counters)) {
 		header(s, "counter")
-		r.mu.RLock()
-		v := r.counters[s].Load()
-		r.mu.RUnlock()
-		fmt.Fprintf(bw, "%s %d\n", s, v)
+		fmt.Fprintf(bw, "%s %d\n", s, counters[s].Load())
 	}
-	for _, s := range gauges {
+	for _, s := range slices.Sorted(maps.Keys(gauges)) {
 		header(s, "gauge")
-		r.mu.RLock()
-		f := r.gauges[s]
-		r.mu.RUnlock()
-		fmt.Fprintf(bw, "%s %s\n", s, formatFloat(f()))
+		fmt.Fprintf(bw, "%s %s\n", s, formatFloat(gauges[s]()))
 	}
-	for _, s := range hists {
+	for _, s := range slices.Sorted(maps.Keys(hists)) {
 		header(s, "histogram")
-		r.mu.RLock()
-		h := r.histograms[s]
-		r.mu.RUnlock()
-		h.write(bw, s)
+		hists[s].write(bw, s)
 	}
 	if len(writers) > 0 {
 		fmt.Fprint(bw, "# TYPE mailsift_sink_queue_depth gauge\n")
@@ -347,12 +337,3 @@ func family(series string) string {
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -305,15 +305,20 @@ func (s *Server) slot(ctx context.Context, w http.ResponseWriter) (release func(
 	}
 }
 
-// work bounds one request's processing: its deadline, then a slot.
-func (s *Server) work(w http.ResponseWriter, r *http.Request) (context.Context, func()) {
+// admit reads the mail of a request, then bounds its processing: its
+// deadline, then a slot. On failure it has answered and returns a nil
+// context; otherwise done must be called when the mail is processed.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (raw []byte, ctx context.Context, done func()) {
+	if raw = s.readMail(w, r); raw == nil {
+		return nil, nil, nil
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Load().RequestTimeout)
 	release := s.slot(ctx, w)
 	if release == nil {
 		cancel()
-		return nil, nil
+		return nil, nil, nil
 	}
-	return ctx, func() { release(); cancel() }
+	return raw, ctx, func() { release(); cancel() }
 }
 
 func (s *Server) analyze(w http.ResponseWriter, r *http.Request) {
@@ -321,11 +326,7 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "unavailable", "the analysis engine is off")
 		return
 	}
-	raw := s.readMail(w, r)
-	if raw == nil {
-		return
-	}
-	ctx, done := s.work(w, r)
+	raw, ctx, done := s.admit(w, r)
 	if ctx == nil {
 		return
 	}
@@ -378,11 +379,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "no_database", "there is no token database yet: train one first")
 		return
 	}
-	raw := s.readMail(w, r)
-	if raw == nil {
-		return
-	}
-	ctx, done := s.work(w, r)
+	raw, ctx, done := s.admit(w, r)
 	if ctx == nil {
 		return
 	}
@@ -452,11 +449,7 @@ func (s *Server) learn(w http.ResponseWriter, r *http.Request, apply func(tokend
 		s.fail(w, http.StatusServiceUnavailable, "unavailable", "the spam filter is off")
 		return
 	}
-	raw := s.readMail(w, r)
-	if raw == nil {
-		return
-	}
-	ctx, done := s.work(w, r)
+	raw, ctx, done := s.admit(w, r)
 	if ctx == nil {
 		return
 	}

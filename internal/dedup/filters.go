@@ -122,6 +122,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Enabled tells whether the filter of kind k is in use.
+func (c Config) Enabled(k Kind) bool { return c.filter(k).Enabled }
+
 func (c Config) filter(k Kind) FilterConfig {
 	switch k {
 	case Attachment:
@@ -215,7 +218,7 @@ func (f *Filters) SeenOrAdd(_ context.Context, kind Kind, key string) (bool, err
 	if key == "" {
 		return false, nil
 	}
-	return f.Filter(kind).SeenOrAdd(normalize(kind, key)), nil
+	return f.Filter(kind).SeenOrAdd(Normalize(kind, key)), nil
 }
 
 // Contains reports whether key of the given kind was seen, without
@@ -227,10 +230,12 @@ func (f *Filters) Contains(_ context.Context, kind Kind, key string) (bool, erro
 	if key == "" {
 		return false, nil
 	}
-	return f.Filter(kind).Contains(normalize(kind, key)), nil
+	return f.Filter(kind).Contains(Normalize(kind, key)), nil
 }
 
-func normalize(kind Kind, key string) string {
+// Normalize is the form in which a key is compared: hashes without
+// regard to case, IP addresses in canonical form.
+func Normalize(kind Kind, key string) string {
 	if kind == IP {
 		if a, err := netip.ParseAddr(key); err == nil {
 			return a.Unmap().WithZone("").String()

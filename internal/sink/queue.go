@@ -144,6 +144,16 @@ type Queue[T any] struct {
 	mu        sync.RWMutex // Write holds it shared while it may add to items; Close exclusively
 	isClosing bool
 
+	// enq orders the sends on items, so that a report's ticket is its
+	// place in the queue; put counts the reports queued. settled counts
+	// the reports stored or refused, and settledCh is closed and replaced
+	// each time it moves, and closed for good when the sender stops.
+	enq       sync.Mutex
+	put       uint64
+	settleMu  sync.Mutex
+	settled   uint64
+	settledCh chan struct{}
+
 	inFlight atomic.Int64
 	sent     atomic.Uint64
 	batches  atomic.Uint64
@@ -152,7 +162,26 @@ type Queue[T any] struct {
 	lost     atomic.Uint64
 }
 
-var _ Sink = (*Queue[[]byte])(nil)
+var (
+	_ Sink    = (*Queue[[]byte])(nil)
+	_ Tracker = (*Queue[[]byte])(nil)
+)
+
+// Tracker is a Sink that tells when the reports it took are settled:
+// stored by the destination, or refused by it for good. A caller that
+// must not let go of a report's source before then (a worker that
+// acknowledges a queued mail) uses it.
+//
+// Put queues r as Write does and returns its ticket; tickets count up
+// from 1 in the order the reports are delivered. Settled returns how many
+// reports are settled so far (every ticket up to n is) and a channel that
+// is closed when n next moves or the sink stops for good; after Close,
+// the tickets above n were lost.
+type Tracker interface {
+	Sink
+	Put(ctx context.Context, r *report.Report) (ticket uint64, err error)
+	Settled() (n uint64, changed <-chan struct{})
+}
 
 // NewQueue starts a Queue named name (for errors and metrics) that
 // delivers to b.
@@ -160,7 +189,8 @@ func NewQueue[T any](name string, b Batcher[T], o QueueOptions) *Queue[T] {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	q := &Queue[T]{name: name, b: b, o: o, items: make(chan T, o.Size),
-		closing: make(chan struct{}), sealed: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{})}
+		closing: make(chan struct{}), sealed: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{}),
+		settledCh: make(chan struct{})}
 	go q.run()
 	return q
 }
@@ -168,29 +198,59 @@ func NewQueue[T any](name string, b Batcher[T], o QueueOptions) *Queue[T] {
 // Write encodes r and queues it, waiting while the queue is full until
 // ctx is done.
 func (q *Queue[T]) Write(ctx context.Context, r *report.Report) error {
+	_, err := q.Put(ctx, r)
+	return err
+}
+
+// Put is Write that also returns the report's ticket (see Tracker).
+func (q *Queue[T]) Put(ctx context.Context, r *report.Report) (uint64, error) {
 	if r == nil {
-		return fmt.Errorf("sink: %s: write: nil report", q.name)
+		return 0, fmt.Errorf("sink: %s: write: nil report", q.name)
 	}
 	item, err := q.b.Encode(r)
 	if err != nil {
-		return fmt.Errorf("sink: %s: encode report %s: %w", q.name, r.ID, err)
+		return 0, fmt.Errorf("sink: %s: encode report %s: %w", q.name, r.ID, err)
 	}
 	q.mu.RLock()
 	if q.isClosing {
 		q.mu.RUnlock()
-		return fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
+		return 0, fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
 	}
 	q.writers.Add(1)
 	q.mu.RUnlock()
 	defer q.writers.Done()
+	q.enq.Lock()
+	defer q.enq.Unlock()
 	select {
 	case q.items <- item:
-		return nil
+		q.put++
+		return q.put, nil
 	case <-ctx.Done():
-		return fmt.Errorf("sink: %s: write: queue full: %w", q.name, ctx.Err())
+		return 0, fmt.Errorf("sink: %s: write: queue full: %w", q.name, ctx.Err())
 	case <-q.closing:
-		return fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
+		return 0, fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
 	}
+}
+
+// Settled returns how many reports are settled and a channel closed at
+// the next change (see Tracker).
+func (q *Queue[T]) Settled() (uint64, <-chan struct{}) {
+	q.settleMu.Lock()
+	defer q.settleMu.Unlock()
+	return q.settled, q.settledCh
+}
+
+// settle counts n more reports as settled and wakes the waiters; n == 0
+// with final set closes the channel for good.
+func (q *Queue[T]) settle(n int, final bool) {
+	q.settleMu.Lock()
+	defer q.settleMu.Unlock()
+	q.settled += uint64(n)
+	close(q.settledCh)
+	if final {
+		return
+	}
+	q.settledCh = make(chan struct{})
 }
 
 // Stats returns the counters.
@@ -231,6 +291,7 @@ func (q *Queue[T]) Close() error {
 // queue is closed and empty, or the drain time is over.
 func (q *Queue[T]) run() {
 	defer close(q.done)
+	defer q.settle(0, true)
 	batch := make([]T, 0, q.o.Batch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -283,6 +344,7 @@ func (q *Queue[T]) run() {
 			return
 		}
 		q.inFlight.Store(0)
+		q.settle(len(batch), false)
 	}
 }
 

@@ -289,3 +289,72 @@ func TestOpenQueuedFiles(t *testing.T) {
 		t.Fatal("a network destination was opened as a file")
 	}
 }
+
+func TestQueueTracksSettledReports(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	f := &fakeBatcher{fail: func(_ int, batch []string) ([]string, int, error) {
+		if failing.Load() {
+			return batch, 0, errors.New("down")
+		}
+		return nil, 0, nil
+	}}
+	q := NewQueue("fake", f, fastOptions())
+	var tickets []uint64
+	for i := range 3 {
+		tk, err := q.Put(context.Background(), rep(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	if tickets[0] != 1 || tickets[2] != 3 {
+		t.Fatalf("tickets = %v, want 1, 2, 3", tickets)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if n, _ := q.Settled(); n != 0 {
+		t.Fatalf("settled = %d while the destination fails", n)
+	}
+	failing.Store(false)
+	deadline := time.After(2 * time.Second)
+	for {
+		n, changed := q.Settled()
+		if n == 3 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("settled = %d after recovery, want 3", n)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n, changed := q.Settled()
+	select {
+	case <-changed:
+	default:
+		t.Fatal("the settled channel is still open after Close")
+	}
+	if n != 3 {
+		t.Fatalf("settled = %d after Close, want 3", n)
+	}
+}
+
+func TestQueueLostTicketsStayUnsettled(t *testing.T) {
+	f := &fakeBatcher{fail: func(_ int, batch []string) ([]string, int, error) { return batch, 0, errors.New("down") }}
+	o := fastOptions()
+	o.DrainTimeout = 20 * time.Millisecond
+	q := NewQueue("fake", f, o)
+	tk, err := q.Put(context.Background(), rep(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err == nil {
+		t.Fatal("Close says nothing of the lost report")
+	}
+	if n, _ := q.Settled(); n >= tk {
+		t.Fatalf("settled = %d covers the lost ticket %d", n, tk)
+	}
+}

@@ -1,0 +1,233 @@
+package mailq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mailsift/mailsift/internal/pipeline"
+)
+
+// Source hands out the mails of the stream to the workers of this process
+// through the shared durable consumer. It keeps at most Prefetch mails
+// fetched ahead.
+type Source struct {
+	q        *Queue
+	prefetch int
+
+	mu   sync.Mutex // one Next at a time
+	cons jetstream.Consumer
+	it   jetstream.MessagesContext
+}
+
+var _ pipeline.Source = (*Source)(nil)
+
+// Source creates or updates the durable consumer and returns a Source
+// that fetches up to prefetch mails ahead (at least 1).
+func (q *Queue) Source(ctx context.Context, prefetch int) (*Source, error) {
+	s := &Source{q: q, prefetch: max(prefetch, 1)}
+	if err := s.open(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) open(ctx context.Context) error {
+	cfg := s.q.cfg
+	cons, err := s.q.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:       cfg.Consumer,
+		Description:   "mailsift workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1, // the workers set a mail aside after max_deliver attempts
+		MaxAckPending: cfg.MaxAckPending,
+		FilterSubject: cfg.Subject,
+	})
+	if err != nil {
+		return fmt.Errorf("mailq: consumer %s: %w", cfg.Consumer, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.prefetch), jetstream.PullExpiry(5*time.Second))
+	if err != nil {
+		return fmt.Errorf("mailq: consume %s: %w", cfg.Consumer, err)
+	}
+	s.cons, s.it = cons, it
+	return nil
+}
+
+// Next returns the next mail. A mail too large for the stream is fetched
+// from the object store; when that fails the mail is handed back and the
+// error returned.
+func (s *Source) Next(ctx context.Context) (pipeline.Delivery, error) {
+	s.mu.Lock()
+	if s.it == nil {
+		if err := s.open(ctx); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+	}
+	msg, err := s.it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+			s.it.Stop()
+			s.it = nil
+		}
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("mailq: next: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("mailq: next: %w", err)
+	}
+	s.mu.Unlock()
+	d := &Delivery{q: s.q, msg: msg, data: msg.Data()}
+	if meta, err := msg.Metadata(); err == nil {
+		d.seq, d.attempt = meta.Sequence.Stream, int(meta.NumDelivered)
+	} else {
+		d.attempt = 1
+	}
+	if name := msg.Headers().Get(HeaderObject); name != "" {
+		store, err := s.q.largeStore(ctx)
+		if err == nil {
+			d.data, err = store.GetBytes(ctx, name)
+		}
+		if err != nil {
+			if nerr := msg.NakWithDelay(s.q.cfg.RetryMin); nerr != nil {
+				err = errors.Join(err, nerr)
+			}
+			return nil, fmt.Errorf("mailq: fetch large mail %s: %w", d.ID(), err)
+		}
+	}
+	return d, nil
+}
+
+// Stop stops fetching; the mails fetched ahead and not handed out go back
+// to the stream when their acknowledgement time runs out.
+func (s *Source) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.it != nil {
+		s.it.Stop()
+		s.it = nil
+	}
+}
+
+// Delivery is one mail handed to this worker.
+type Delivery struct {
+	q       *Queue
+	msg     jetstream.Msg
+	data    []byte
+	seq     uint64
+	attempt int
+}
+
+var _ pipeline.Delivery = (*Delivery)(nil)
+
+// ID is the mail's sequence in the stream and its origin.
+func (d *Delivery) ID() string {
+	return "#" + strconv.FormatUint(d.seq, 10) + " " + d.Origin()
+}
+
+// Data is the raw mail.
+func (d *Delivery) Data() []byte { return d.data }
+
+// Attempt counts the deliveries of the mail, 1 the first time.
+func (d *Delivery) Attempt() int { return d.attempt }
+
+// Sequence is the mail's place in the stream: the same on every delivery
+// of this copy of the mail, and different for a copy submitted again.
+func (d *Delivery) Sequence() uint64 { return d.seq }
+
+// Origin is where the mail was found when it was submitted.
+func (d *Delivery) Origin() string { return d.msg.Headers().Get(HeaderOrigin) }
+
+// Received is when the mail was submitted (zero when unknown).
+func (d *Delivery) Received() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, d.msg.Headers().Get(HeaderReceived))
+	return t
+}
+
+// Ack removes the mail from the stream, and a large mail's object from
+// the object store.
+func (d *Delivery) Ack() error {
+	if err := d.msg.Ack(); err != nil {
+		return fmt.Errorf("mailq: ack %s: %w", d.ID(), err)
+	}
+	return d.dropObject()
+}
+
+func (d *Delivery) dropObject() error {
+	name := d.msg.Headers().Get(HeaderObject)
+	if name == "" {
+		return nil
+	}
+	store, err := d.q.largeStore(context.Background())
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = store.Delete(ctx, name)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("mailq: delete large mail %s: %w", name, err)
+	}
+	return nil
+}
+
+// Nak hands the mail back, to be delivered again after delay.
+func (d *Delivery) Nak(delay time.Duration) error {
+	var err error
+	if delay > 0 {
+		err = d.msg.NakWithDelay(delay)
+	} else {
+		err = d.msg.Nak()
+	}
+	if err != nil {
+		return fmt.Errorf("mailq: nak %s: %w", d.ID(), err)
+	}
+	return nil
+}
+
+// Progress resets the mail's acknowledgement time.
+func (d *Delivery) Progress() error {
+	if err := d.msg.InProgress(); err != nil {
+		return fmt.Errorf("mailq: in progress %s: %w", d.ID(), err)
+	}
+	return nil
+}
+
+// DeadLetter copies the mail, its metadata and the cause into the
+// dead-letter stream and then removes it from the mail stream. A large
+// mail stays in the object store, referenced from the dead letter, until
+// it expires.
+func (d *Delivery) DeadLetter(cause error) error {
+	msg := nats.NewMsg(d.q.cfg.DeadSubject)
+	for k, v := range d.msg.Headers() {
+		if !strings.HasPrefix(k, "Nats-") {
+			msg.Header[k] = v
+		}
+	}
+	msg.Header.Set(HeaderError, cause.Error())
+	msg.Header.Set(HeaderAttempts, strconv.Itoa(d.attempt))
+	msg.Header.Set(HeaderSequence, strconv.FormatUint(d.seq, 10))
+	if d.msg.Headers().Get(HeaderObject) == "" {
+		msg.Data = d.msg.Data()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id := d.q.cfg.Stream + "-" + strconv.FormatUint(d.seq, 10)
+	if _, err := d.q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
+		return fmt.Errorf("mailq: dead letter %s: %w", d.ID(), err)
+	}
+	if err := d.msg.Ack(); err != nil {
+		return fmt.Errorf("mailq: ack dead letter %s: %w", d.ID(), err)
+	}
+	return nil
+}
+
+// Header returns a metadata header of the mail.
+func (d *Delivery) Header(name string) string { return d.msg.Headers().Get(name) }

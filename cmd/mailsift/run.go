@@ -50,11 +50,20 @@ Commands:
                                  jsonl:PATH, dir:PATH (a file per mail) or esbulk:PATH
                                  (Elasticsearch _bulk); the exit status is 1 when a
                                  mail could not be read
-  serve [--http ADDR] [--milter ADDR] [--out SPEC]...
+  serve [--http ADDR] [--milter ADDR] [--out SPEC]... [--nats URL | --embedded-nats]
                                  run the service: the HTTP API (127.0.0.1:8025), the
                                  milter (127.0.0.1:11332), reports to the sinks of the
                                  configuration and of --out (also redis://HOST:PORT and
-                                 es+http://HOST:9200); SIGHUP reloads the configuration
+                                 es+http://HOST:9200); SIGHUP reloads the configuration;
+                                 --nats sends the milter's mails through the queue,
+                                 --embedded-nats also runs the NATS server and workers
+  submit [--nats URL] [--move DIR | --delete] [--watch [--interval D]] FILE...
+                                 put mails in the NATS JetStream queue for the workers
+                                 (nats://127.0.0.1:4222); --move/--delete once stored;
+                                 --watch feeds the files that appear in directories
+  worker [--nats URL] [--out SPEC]... [--results SUBJECT] [--workers N] [--metrics ADDR]
+                                 analyse the queued mails and write the reports to the
+                                 sinks (and to a NATS subject); run one per host or more
   config check [FILE]            validate a configuration file
   config doc                     print every configuration key, documented, with its default
   backup                         write the database in SpamOracle's text format
@@ -221,6 +230,8 @@ func init() {
 		"backup":  cmdBackup,
 		"restore": cmdRestore,
 		"serve":   cmdServe,
+		"submit":  cmdSubmit,
+		"worker":  cmdWorker,
 	}
 }
 

@@ -11,13 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/mailsift/mailsift/internal/analyze"
 	"github.com/mailsift/mailsift/internal/config"
 	"github.com/mailsift/mailsift/internal/filter"
+	"github.com/mailsift/mailsift/internal/mailq"
 	"github.com/mailsift/mailsift/internal/metrics"
 	"github.com/mailsift/mailsift/internal/milter"
 	"github.com/mailsift/mailsift/internal/server"
@@ -32,6 +35,8 @@ func cmdServe(e env, args []string) (int, error) {
 	cfg := e.cfg
 	var outs []string
 	specs := []flagSpec{
+		{names: []string{"nats"}, hasValue: true, set: func(v string) error { cfg.NATS.URL, cfg.Serve.NATS = v, config.NATSConnect; return nil }},
+		{names: []string{"embedded-nats"}, set: func(string) error { cfg.Serve.NATS = config.NATSEmbedded; return nil }},
 		{names: []string{"http"}, hasValue: true, set: func(v string) error { cfg.Serve.HTTP.Listen = v; return nil }},
 		{names: []string{"milter"}, hasValue: true, set: func(v string) error { cfg.Serve.Milter.Listen = v; return nil }},
 		{names: []string{"out", "o"}, hasValue: true, set: func(v string) error { outs = append(outs, v); return nil }},
@@ -109,12 +114,22 @@ type service struct {
 
 	live    *filter.Live
 	eng     *analyze.Engine
-	sinks   []sink.Sink
+	sinks   []sink.Tracker
 	reports sink.Sink
 	http    *server.Server
 	milter  *milter.Server
 	front   []frontEnd
 	failed  chan error
+
+	// The mail queue, with serve.nats: the server of this process
+	// (embedded), the connection, the publisher the milter feeds, and
+	// the workers (embedded).
+	natsServer  *mailq.Server
+	queue       *mailq.Queue
+	publisher   *mailq.Publisher
+	workers     *workerSet
+	stopWorkers context.CancelFunc
+	workersDone chan struct{}
 }
 
 // frontEnd is a listener and how to stop it.
@@ -146,7 +161,11 @@ func (s *service) start(cfg config.Config) error {
 		s.sinks = append(s.sinks, sk)
 	}
 	if len(s.sinks) > 0 {
-		s.reports = sink.Multi(s.sinks...)
+		all := make([]sink.Sink, len(s.sinks))
+		for i, sk := range s.sinks {
+			all[i] = sk
+		}
+		s.reports = sink.Multi(all...)
 	}
 	s.reg.Gauge("mailsift_token_database_ready", "1 when the spam filter has a token database to score with.", func() float64 {
 		if s.live.Ready() {
@@ -177,19 +196,110 @@ func (s *service) start(cfg config.Config) error {
 		}
 		s.log.Info("HTTP API listening", "url", scheme+"://"+ln.Addr().String())
 	}
+	if err := s.startQueue(cfg); err != nil {
+		return err
+	}
 	if err := s.startMilter(cfg); err != nil {
 		return err
 	}
 	return nil
 }
 
+// startQueue connects to the mail queue of serve.nats, starting the NATS
+// server and the workers first when it is embedded.
+func (s *service) startQueue(cfg config.Config) error {
+	if cfg.Serve.NATS == "" {
+		return nil
+	}
+	log := s.log.With("front", "nats")
+	if cfg.Serve.NATS == config.NATSEmbedded {
+		srv, err := mailq.StartEmbedded(cfg.NATS.Embedded, log)
+		if err != nil {
+			return err
+		}
+		s.natsServer = srv
+		log.Info("NATS server running", "listen", cfg.NATS.Embedded.Listen, "dir", cfg.NATS.Embedded.Dir)
+	}
+	q, err := connectQueue(context.Background(), cfg.NATS, "mailsift serve", s.natsServer, log)
+	if err != nil {
+		return err
+	}
+	s.queue = q
+	s.publisher = q.NewPublisher(func(p mailq.Published) {
+		if p.Err != nil {
+			s.reg.Error("queue")
+			log.Error("mail not queued", "id", p.ID, "err", p.Err)
+		}
+	})
+	s.reg.Gauge("mailsift_queue_waiting", "Mails in the NATS stream not yet handed to a worker.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		waiting, _, err := q.Depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(waiting)
+	})
+	if cfg.Serve.NATS != config.NATSEmbedded {
+		return nil
+	}
+	w, err := newWorkerSet(context.Background(), s.e, cfg, q, s, log, s.reg)
+	if err != nil {
+		return err
+	}
+	s.workers = w
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWorkers, s.workersDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.workersDone)
+		st := w.run(ctx, runtime.GOMAXPROCS(0))
+		log.Info("workers stopped", "acked", st.Acked, "failed", st.Failed, "dead", st.Dead, "handed_back", st.Naked)
+	}()
+	return nil
+}
+
+// stopQueue stops the workers (they settle what they hold), waits for the
+// server's answers to the mails published, and closes the connection and
+// the embedded server.
+func (s *service) stopQueue() error {
+	var errs []error
+	if s.stopWorkers != nil {
+		s.stopWorkers()
+		<-s.workersDone
+		s.stopWorkers = nil
+	}
+	if s.workers != nil {
+		errs = append(errs, s.workers.close())
+		s.workers = nil
+	}
+	if s.publisher != nil {
+		s.publisher.Close()
+		s.publisher = nil
+	}
+	if s.queue != nil {
+		errs = append(errs, s.queue.Close())
+		s.queue = nil
+	}
+	if s.natsServer != nil {
+		s.natsServer.Shutdown()
+		s.natsServer = nil
+	}
+	return errors.Join(errs...)
+}
+
 // openSink opens one destination behind its queue and exposes the
 // queue's counters.
-func (s *service) openSink(spec string, q sink.QueueOptions) (sink.Sink, error) {
+func (s *service) openSink(spec string, q sink.QueueOptions) (sink.Tracker, error) {
+	return openSink(spec, q, s.e.stdout, s.log, s.reg)
+}
+
+// openSink opens one destination behind its queue, logs its failures and
+// exposes its counters in reg.
+func openSink(spec string, q sink.QueueOptions, stdout io.Writer, log *slog.Logger, reg *metrics.Registry) (sink.Tracker, error) {
 	name := redact(spec)
 	q.OnError = func(err error) {
-		s.reg.Error("sink")
-		s.log.Warn("sink", "sink", name, "err", err)
+		reg.Error("sink")
+		log.Warn("sink", "sink", name, "err", err)
 	}
 	var (
 		sk  sink.Sink
@@ -197,24 +307,33 @@ func (s *service) openSink(spec string, q sink.QueueOptions) (sink.Sink, error) 
 	)
 	switch {
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
-		redissink.LogTo(s.log)
+		redissink.LogTo(log)
 		sk, err = redissink.Open(spec, q)
 	case strings.HasPrefix(spec, "es+http://"), strings.HasPrefix(spec, "es+https://"):
 		sk, err = sink.OpenElastic(spec, q)
 	default:
-		sk, err = sink.OpenQueued(spec, s.e.stdout, q)
+		sk, err = sink.OpenQueued(spec, stdout, q)
 	}
 	if err != nil {
 		return nil, err
 	}
+	tr, ok := sk.(sink.Tracker)
+	if !ok {
+		return nil, errors.Join(fmt.Errorf("sink %s: no delivery tracking", name), sk.Close())
+	}
+	exposeQueue(reg, name, tr)
+	log.Info("sink open", "sink", name)
+	return tr, nil
+}
+
+// exposeQueue shows a sink queue's counters in reg.
+func exposeQueue(reg *metrics.Registry, name string, sk sink.Sink) {
 	if st, ok := sk.(sink.Stater); ok {
-		s.reg.Queue(name, func() metrics.QueueStats {
+		reg.Queue(name, func() metrics.QueueStats {
 			q := st.Stats()
 			return metrics.QueueStats{Queued: q.Queued, Sent: q.Sent, Retries: q.Retries, Rejected: q.Rejected, Lost: q.Lost}
 		})
 	}
-	s.log.Info("sink open", "sink", name)
-	return sk, nil
 }
 
 // redact hides a password in a destination URL.
@@ -328,7 +447,7 @@ func (s *service) shutdown(cfg config.Config) error {
 // close flushes and closes the sinks, then the engine (which saves the
 // seen filters). A second call does nothing.
 func (s *service) close() error {
-	var errs []error
+	errs := []error{s.stopQueue()}
 	if s.reports != nil {
 		errs = append(errs, s.reports.Close())
 		s.reports = nil

@@ -9,6 +9,7 @@ import (
 	"github.com/mailsift/mailsift/internal/config"
 	"github.com/mailsift/mailsift/internal/filter"
 	"github.com/mailsift/mailsift/internal/mail"
+	"github.com/mailsift/mailsift/internal/mailq"
 	"github.com/mailsift/mailsift/internal/milter"
 )
 
@@ -64,6 +65,9 @@ var _ milter.Scanner = (*analysisScanner)(nil)
 
 func (a *analysisScanner) Scan(ctx context.Context, raw []byte) (milter.Verdict, error) {
 	s := a.s
+	if s.publisher != nil {
+		return a.queue(ctx, raw)
+	}
 	rep, err := s.eng.Analyze(ctx, raw, "milter")
 	if err != nil {
 		return milter.Verdict{}, err
@@ -97,4 +101,21 @@ func (a *analysisScanner) Scan(ctx context.Context, raw []byte) (milter.Verdict,
 	}
 	v.SpamHeader, v.Class, v.Score = filter.SpamHeader(res, nil), string(res.Verdict), res.Score
 	return v, nil
+}
+
+// queue sends the mail to the queue for the workers' analysis and asks
+// the spam filter alone for the milter's verdict.
+func (a *analysisScanner) queue(ctx context.Context, raw []byte) (milter.Verdict, error) {
+	s := a.s
+	if err := s.publisher.Publish(ctx, mailq.Mail{Raw: raw, Origin: "milter"}); err != nil {
+		s.reg.Error("queue")
+		s.log.Warn("mail not queued", "err", err)
+	}
+	m := mail.Parse(raw)
+	fv, err := s.live.ClassifyMessage(m)
+	if err != nil {
+		return milter.Verdict{}, err
+	}
+	return milter.Verdict{Attachments: filter.AttachmentSummary(m), SpamHeader: filter.SpamHeader(fv.Result, nil),
+		Class: string(fv.Result.Verdict), Score: fv.Result.Score}, nil
 }

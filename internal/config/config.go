@@ -30,6 +30,7 @@ import (
 	"github.com/mailsift/mailsift/internal/analyze"
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/filter"
+	"github.com/mailsift/mailsift/internal/mailq"
 	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
@@ -117,6 +118,10 @@ type Config struct {
 
 	// The service (mailsift serve): HTTP API, milter, sinks, logs.
 	Serve Serve `yaml:"serve"`
+
+	// The mail queue on NATS JetStream (mailsift submit, worker, and
+	// serve --nats or --embedded-nats).
+	NATS mailq.Config `yaml:"nats"`
 }
 
 // Default returns the built-in configuration: SpamOracle's defaults.
@@ -153,6 +158,7 @@ func Default() Config {
 		UseChiSquare:         p.UseChiSquare,
 		Analysis:             analyze.DefaultConfig(),
 		Serve:                DefaultServe(),
+		NATS:                 mailq.DefaultConfig(),
 	}
 }
 
@@ -233,6 +239,8 @@ func (c *Config) expandHome() {
 	one(&c.Serve.HTTP.TLSCert)
 	one(&c.Serve.HTTP.TLSKey)
 	one(&c.Serve.HTTP.TokenFile)
+	one(&c.NATS.CredsFile)
+	one(&c.NATS.Embedded.Dir)
 	if rest, ok := strings.CutPrefix(c.Serve.Milter.Listen, "unix:~/"); ok {
 		c.Serve.Milter.Listen = "unix:" + filepath.Join(home, rest)
 	}
@@ -314,6 +322,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Analysis.Validate(); err != nil {
 		probs = append(probs, oneLine(err.Error()))
+	}
+	if err := c.NATS.Validate(); err != nil {
+		probs = append(probs, err.Error())
 	}
 	if err := c.Serve.Validate(); err != nil {
 		probs = append(probs, oneLine(err.Error()))

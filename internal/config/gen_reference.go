@@ -24,7 +24,7 @@ import (
 
 // dirs holds the packages whose structs the configuration is made of.
 var dirs = map[string]string{"config": ".", "analyze": "../analyze", "dedup": "../dedup", "enrich": "../enrich",
-	"server": "../server", "sink": "../sink", "milter": "../milter"}
+	"server": "../server", "sink": "../sink", "milter": "../milter", "mailq": "../mailq"}
 
 type structDoc struct {
 	fields map[string]*ast.Field // by Go field name

@@ -30,6 +30,12 @@ type Serve struct {
 	Sinks []string `yaml:"sinks"`
 	// The queue in front of each sink: its size, batches and retries.
 	Queue sink.QueueOptions `yaml:"queue"`
+	// The mail queue on NATS JetStream (see nats): "" keeps it out;
+	// "connect" sends the milter's mails through the queue at nats.url
+	// for the workers to analyse, the milter itself asking the spam
+	// filter alone; "embedded" also runs the NATS server (nats.embedded)
+	// and workers in this process.
+	NATS string `yaml:"nats"`
 	// Log format: "text" or "json".
 	LogFormat string `yaml:"log_format"`
 	// Lowest level logged: "debug", "info", "warn" or "error".
@@ -41,6 +47,12 @@ type Serve struct {
 	// to deliver what they hold.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
+
+// The values of Serve.NATS.
+const (
+	NATSConnect  = "connect"
+	NATSEmbedded = "embedded"
+)
 
 // DefaultServe returns the service's defaults.
 func DefaultServe() Serve {
@@ -71,6 +83,9 @@ func (s Serve) Validate() error {
 		if err := sink.CheckSpec(spec); err != nil {
 			return fmt.Errorf("serve.sinks: %w", err)
 		}
+	}
+	if s.NATS != "" && s.NATS != NATSConnect && s.NATS != NATSEmbedded {
+		return fmt.Errorf("serve.nats %q: use %q, %q or nothing", s.NATS, NATSConnect, NATSEmbedded)
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		return fmt.Errorf("serve.log_format %q: use text or json", s.LogFormat)

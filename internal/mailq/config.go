@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,6 +28,8 @@ type Config struct {
 	// How long a worker may hold a mail before the server hands it to
 	// another worker; workers report slow mails in progress well within it.
 	AckWait time.Duration `yaml:"ack_wait"`
+	// How long a worker may analyse one mail; past it the attempt fails.
+	MailTimeout time.Duration `yaml:"mail_timeout"`
 	// Attempts at a mail before it goes to the dead letters.
 	MaxDeliver int `yaml:"max_deliver"`
 	// Mails handed out and not yet acknowledged, for all workers
@@ -68,7 +72,7 @@ type Embedded struct {
 	// Where it listens for other processes (workers, submit) on this
 	// host or others; empty serves this process alone.
 	Listen string `yaml:"listen"`
-	// Where the streams are stored.
+	// Where the streams are stored. Default: ~/.mailsift/nats.
 	Dir string `yaml:"dir"`
 	// The largest message it takes; larger mails go through the object
 	// store.
@@ -77,12 +81,17 @@ type Embedded struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
+	dir := filepath.Join(".mailsift", "nats")
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		dir = filepath.Join(home, dir)
+	}
 	return Config{
 		URL:             "nats://127.0.0.1:4222",
 		Stream:          "MAILSIFT_MAILS",
 		Subject:         "mailsift.mails",
 		Consumer:        "mailsift-workers",
 		AckWait:         30 * time.Second,
+		MailTimeout:     time.Minute,
 		MaxDeliver:      5,
 		MaxAckPending:   1000,
 		RetryMin:        time.Second,
@@ -100,7 +109,7 @@ func DefaultConfig() Config {
 		SeenMaxAge:      30 * 24 * time.Hour,
 		Embedded: Embedded{
 			Listen:     "127.0.0.1:4222",
-			Dir:        "~/.mailsift/nats",
+			Dir:        dir,
 			MaxPayload: 1 << 20,
 		},
 	}
@@ -127,6 +136,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.AckWait < time.Second:
 		return errors.New("nats.ack_wait must be at least 1s")
+	case c.MailTimeout <= 0:
+		return errors.New("nats.mail_timeout must be positive")
 	case c.MaxDeliver < 1:
 		return errors.New("nats.max_deliver must be at least 1")
 	case c.MaxAckPending < 1:

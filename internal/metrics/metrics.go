@@ -97,6 +97,13 @@ func (r *Registry) Milter(action string, d time.Duration) {
 	r.observe("mailsift_milter_seconds", "Time the milter took per message.", d)
 }
 
+// Work counts one outcome of a queued mail in a worker: "acked",
+// "failed" (an attempt to be tried again), "dead" (set aside), "nak"
+// (handed back at shutdown) or "source_error".
+func (r *Registry) Work(outcome string) {
+	r.count("mailsift_worker_mails_total", "Queued mails through the workers, by outcome.", "outcome", outcome)
+}
+
 // Error counts one error where it happened ("analyze", "classify",
 // "train", "sink", "reload", "milter", "http").
 func (r *Registry) Error(where string) {

@@ -236,3 +236,12 @@ func (q *Queue) Depth(ctx context.Context) (waiting uint64, pending int, err err
 	}
 	return info.NumPending, info.NumAckPending, nil
 }
+
+// Stored returns how many messages the named stream holds.
+func (q *Queue) Stored(ctx context.Context, stream string) (uint64, error) {
+	s, err := q.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("mailq: stream %s: %w", stream, err)
+	}
+	return s.CachedInfo().State.Msgs, nil
+}

@@ -16,32 +16,30 @@ import (
 )
 
 // Source hands out the mails of the stream to the workers of this process
-// through the shared durable consumer. It keeps at most Prefetch mails
-// fetched ahead.
+// through the shared durable consumer. It fetches up to prefetch mails at
+// a time and keeps those it holds in progress, so that a mail waiting in
+// this process while the workers are busy (a slow sink holds them back)
+// is not handed to another worker meanwhile.
 type Source struct {
 	q        *Queue
 	prefetch int
+	cons     jetstream.Consumer
 
-	mu   sync.Mutex // one Next at a time
-	cons jetstream.Consumer
-	it   jetstream.MessagesContext
+	fetch sync.Mutex // one fetch at a time
+	mu    sync.Mutex // guards buf
+	buf   []jetstream.Msg
+	stop  chan struct{}
+	once  sync.Once
 }
 
 var _ pipeline.Source = (*Source)(nil)
 
 // Source creates or updates the durable consumer and returns a Source
-// that fetches up to prefetch mails ahead (at least 1).
+// that fetches up to prefetch mails at a time (at least 1). Stop it when
+// done.
 func (q *Queue) Source(ctx context.Context, prefetch int) (*Source, error) {
-	s := &Source{q: q, prefetch: max(prefetch, 1)}
-	if err := s.open(ctx); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *Source) open(ctx context.Context) error {
-	cfg := s.q.cfg
-	cons, err := s.q.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+	cfg := q.cfg
+	cons, err := q.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
 		Durable:       cfg.Consumer,
 		Description:   "mailsift workers",
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -51,40 +49,24 @@ func (s *Source) open(ctx context.Context) error {
 		FilterSubject: cfg.Subject,
 	})
 	if err != nil {
-		return fmt.Errorf("mailq: consumer %s: %w", cfg.Consumer, err)
+		return nil, fmt.Errorf("mailq: consumer %s: %w", cfg.Consumer, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.prefetch), jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		return fmt.Errorf("mailq: consume %s: %w", cfg.Consumer, err)
-	}
-	s.cons, s.it = cons, it
-	return nil
+	s := &Source{q: q, prefetch: max(prefetch, 1), cons: cons, stop: make(chan struct{})}
+	go s.keepAlive(max(cfg.AckWait/3, 100*time.Millisecond))
+	return s, nil
 }
+
+// fetchWait is how long one pull waits for a mail to arrive.
+const fetchWait = time.Second
 
 // Next returns the next mail. A mail too large for the stream is fetched
 // from the object store; when that fails the mail is handed back and the
 // error returned.
 func (s *Source) Next(ctx context.Context) (pipeline.Delivery, error) {
-	s.mu.Lock()
-	if s.it == nil {
-		if err := s.open(ctx); err != nil {
-			s.mu.Unlock()
-			return nil, err
-		}
-	}
-	msg, err := s.it.Next(jetstream.NextContext(ctx))
+	msg, err := s.take(ctx)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
-			s.it.Stop()
-			s.it = nil
-		}
-		s.mu.Unlock()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("mailq: next: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("mailq: next: %w", err)
+		return nil, err
 	}
-	s.mu.Unlock()
 	d := &Delivery{q: s.q, msg: msg, data: msg.Data()}
 	if meta, err := msg.Metadata(); err == nil {
 		d.seq, d.attempt = meta.Sequence.Stream, int(meta.NumDelivered)
@@ -106,14 +88,86 @@ func (s *Source) Next(ctx context.Context) (pipeline.Delivery, error) {
 	return d, nil
 }
 
-// Stop stops fetching; the mails fetched ahead and not handed out go back
-// to the stream when their acknowledgement time runs out.
-func (s *Source) Stop() {
+// take pops a fetched mail, fetching more when none is left: what the
+// stream has now, up to prefetch, or else the first mail to arrive.
+func (s *Source) take(ctx context.Context) (jetstream.Msg, error) {
+	s.fetch.Lock()
+	defer s.fetch.Unlock()
+	for {
+		if msg := s.pop(); msg != nil {
+			return msg, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("mailq: next: %w", err)
+		}
+		batch, err := s.cons.FetchNoWait(s.prefetch)
+		if err == nil && s.collect(batch) == 0 {
+			batch, err = s.cons.Fetch(1, jetstream.FetchMaxWait(fetchWait), jetstream.FetchContext(ctx))
+			if err == nil {
+				s.collect(batch)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("mailq: next: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("mailq: next: %w", err)
+		}
+	}
+}
+
+// collect buffers the mails of a fetch and says how many came.
+func (s *Source) collect(batch jetstream.MessageBatch) int {
+	n := 0
+	for msg := range batch.Messages() {
+		s.mu.Lock()
+		s.buf = append(s.buf, msg)
+		s.mu.Unlock()
+		n++
+	}
+	return n
+}
+
+func (s *Source) pop() jetstream.Msg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.it != nil {
-		s.it.Stop()
-		s.it = nil
+	if len(s.buf) == 0 {
+		return nil
+	}
+	msg := s.buf[0]
+	s.buf = s.buf[1:]
+	return msg
+}
+
+// keepAlive reports the fetched mails in progress until Stop.
+func (s *Source) keepAlive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		held := append([]jetstream.Msg(nil), s.buf...)
+		s.mu.Unlock()
+		for _, msg := range held {
+			_ = msg.InProgress()
+		}
+	}
+}
+
+// Stop stops fetching and hands back the mails fetched and not handed
+// out, for another worker to take at once.
+func (s *Source) Stop() {
+	s.once.Do(func() { close(s.stop) })
+	s.mu.Lock()
+	held := s.buf
+	s.buf = nil
+	s.mu.Unlock()
+	for _, msg := range held {
+		_ = msg.Nak()
 	}
 }
 

@@ -8,7 +8,7 @@ FUZZTIME    ?= 30s
 CORPUS      ?= $(or $(MAILSIFT_CORPUS),$(HOME)/.cache/mailsift-corpus)
 DEMO        ?= $(or $(TMPDIR),/tmp)/mailsift-demo
 
-.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze bench-serve corpus clean
+.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze bench-serve bench-scale corpus clean
 
 all: build
 
@@ -71,7 +71,7 @@ corpus:
 
 # Go micro-benchmarks, then mailsift beside bogofilter and spamoracle on the
 # SpamAssassin split, in one run.
-bench: bench-go bench-peers bench-analyze bench-serve
+bench: bench-go bench-peers bench-analyze bench-serve bench-scale
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -88,3 +88,8 @@ bench-analyze: build corpus
 bench-serve: build corpus
 	@command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
 	bench/serve.sh
+
+# The corpus through 1, 2 and 4 worker processes on NATS JetStream, beside
+# one analyze process (installs Debian's nats-server when missing).
+bench-scale: build corpus
+	bench/scale.sh

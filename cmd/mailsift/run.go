@@ -62,8 +62,9 @@ Commands:
                                  (nats://127.0.0.1:4222); --move/--delete once stored;
                                  --watch feeds the files that appear in directories
   worker [--nats URL] [--out SPEC]... [--results SUBJECT] [--workers N] [--metrics ADDR]
-                                 analyse the queued mails and write the reports to the
-                                 sinks (and to a NATS subject); run one per host or more
+         [--until-empty]         analyse the queued mails and write the reports to the
+                                 sinks (and to a NATS subject); run one per host or more;
+                                 --until-empty exits once the queue is empty
   config check [FILE]            validate a configuration file
   config doc                     print every configuration key, documented, with its default
   backup                         write the database in SpamOracle's text format

@@ -32,12 +32,14 @@ func cmdWorker(e env, args []string) (int, error) {
 		outs        []string
 		workers     = runtime.GOMAXPROCS(0)
 		metricsAddr string
+		untilEmpty  bool
 	)
 	specs := []flagSpec{
 		{names: []string{"nats"}, hasValue: true, set: func(v string) error { cfg.NATS.URL = v; return nil }},
 		{names: []string{"out", "o"}, hasValue: true, set: func(v string) error { outs = append(outs, v); return nil }},
 		{names: []string{"results"}, hasValue: true, set: func(v string) error { cfg.NATS.Results = v; return nil }},
 		{names: []string{"metrics"}, hasValue: true, set: func(v string) error { metricsAddr = v; return nil }},
+		boolFlag(&untilEmpty, "until-empty"),
 		{names: []string{"workers", "j"}, hasValue: true, set: func(v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
@@ -95,12 +97,42 @@ func cmdWorker(e env, args []string) (int, error) {
 	defer stopWatch()
 
 	log.Info("worker started", "nats", cfg.NATS.URL, "stream", cfg.NATS.Stream, "workers", workers)
-	st := w.run(ctx, workers)
+	runCtx := ctx
+	if untilEmpty {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go stopWhenEmpty(runCtx, q, cancel)
+	}
+	st := w.run(runCtx, workers)
 	log.Info("worker stopped", "acked", st.Acked, "failed", st.Failed, "dead", st.Dead, "handed_back", st.Naked)
 	if err := errors.Join(w.close(), q.Close()); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil
+}
+
+// stopWhenEmpty calls stop once the stream has no mail waiting and none
+// handed out, twice in a row a tenth of a second apart.
+func stopWhenEmpty(ctx context.Context, q *mailq.Queue, stop context.CancelFunc) {
+	empty := 0
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		waiting, pending, err := q.Depth(ctx)
+		if err == nil && waiting == 0 && pending == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if empty >= 2 {
+			stop()
+			return
+		}
+	}
 }
 
 // connectQueue connects to the queue, or to the server of this process
@@ -128,6 +160,7 @@ type workerSet struct {
 	sinks     []sink.Tracker
 	owned     []sink.Tracker // the sinks close closes
 	ownEngine bool
+	seen      *mailq.Seen
 }
 
 // newWorkerSet opens the engine and the sinks of cfg. With shared set,
@@ -152,7 +185,7 @@ func newWorkerSet(ctx context.Context, e env, cfg config.Config, q *mailq.Queue,
 			if err != nil {
 				return nil, err
 			}
-			opts.Seen = seen
+			opts.Seen, w.seen = seen, seen
 		}
 		var err error
 		if w.eng, err = analyze.New(cfg.Analysis, opts); err != nil {
@@ -262,6 +295,10 @@ func (w *workerSet) close() error {
 	if w.ownEngine {
 		errs = append(errs, w.eng.Close())
 		w.ownEngine = false
+	}
+	if w.seen != nil {
+		errs = append(errs, w.seen.Close())
+		w.seen = nil
 	}
 	return errors.Join(errs...)
 }

@@ -364,7 +364,12 @@ func TestSeenIsSharedAndClaimed(t *testing.T) {
 	if seen, err := sa.SeenOrAdd(first, dedup.Mail, "ABCDEF"); err != nil || seen {
 		t.Fatalf("first sight: seen %v, err %v", seen, err)
 	}
-	// Another worker, another mail: seen.
+	// Another worker, another mail: seen, once the key reached its
+	// mirror of the bucket.
+	waitFor(t, "the key in the other worker's mirror", func() bool {
+		seen, err := sb.Contains(WithClaim(ctx, 8, 1), dedup.Mail, "abcdef")
+		return err == nil && seen
+	})
 	if seen, err := sb.SeenOrAdd(WithClaim(ctx, 8, 1), dedup.Mail, "abcdef"); err != nil || !seen {
 		t.Fatalf("other worker: seen %v, err %v", seen, err)
 	}
@@ -375,13 +380,31 @@ func TestSeenIsSharedAndClaimed(t *testing.T) {
 	if seen, err := sb.SeenOrAdd(WithClaim(ctx, 7, 2), dedup.Mail, "abcdef"); err != nil || seen {
 		t.Fatalf("redelivery: seen %v, err %v", seen, err)
 	}
-	// IP addresses compare in canonical form; disabled kinds are never seen.
+	// A worker started later loads the keys recorded before.
+	c := connect(t, cfg)
+	late, err := c.Seen(ctx, dedup.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen, _ := late.Contains(WithClaim(ctx, 11, 1), dedup.Mail, "abcdef"); !seen {
+		t.Fatal("a worker started later does not know the keys recorded before")
+	}
+	for _, s := range []*Seen{sa, sb, late} {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// IP addresses stay with each worker, compared in canonical form.
 	if _, err := sa.SeenOrAdd(first, dedup.IP, "::ffff:192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
-	if seen, _ := sb.Contains(WithClaim(ctx, 9, 1), dedup.IP, "192.0.2.1"); !seen {
+	if seen, _ := sa.Contains(WithClaim(ctx, 9, 1), dedup.IP, "192.0.2.1"); !seen {
 		t.Fatal("the IP in another form is not seen")
 	}
+	if seen, _ := sb.Contains(WithClaim(ctx, 9, 1), dedup.IP, "192.0.2.1"); seen {
+		t.Fatal("an IP is shared between workers")
+	}
+	// Disabled kinds are never seen.
 	off := dedup.DefaultConfig()
 	off.Attachments.Enabled = false
 	sc, err := a.Seen(ctx, off)

@@ -231,7 +231,7 @@ func (w *workerSet) run(ctx context.Context, n int) pipeline.Stats {
 	go func() {
 		stats <- pipeline.Run(ctx, src, w.process, w.sinks, pipeline.Options{
 			Workers: n, MaxDeliver: c.MaxDeliver, Timeout: c.MailTimeout,
-			RetryMin: c.RetryMin, RetryMax: c.RetryMax, ProgressEvery: c.AckWait / 3,
+			RetryMin: c.RetryMin, RetryMax: c.RetryMax, ProgressEvery: c.AckWait / 4,
 			Drain: w.cfg.Serve.ShutdownTimeout, Logger: w.log, Observe: w.reg.Work,
 		})
 	}()

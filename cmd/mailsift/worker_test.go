@@ -86,7 +86,7 @@ func newQueueFixture(t *testing.T, extra string) *queueFixture {
 	f.cfg = filepath.Join(f.dir, "config.yml")
 	yml := fmt.Sprintf(`nats:
   url: nats://%s
-  ack_wait: 3s
+  ack_wait: 5s
   retry_min: 100ms
   retry_max: 1s
   results: mailsift.reports

@@ -112,7 +112,12 @@ func (s *Seen) mirror(ctx context.Context) error {
 
 // Close stops following the bucket.
 func (s *Seen) Close() error {
-	if err := s.watch.Stop(); err != nil {
+	// The watcher's consumer is gone when the server restarted since.
+	err := s.watch.Stop()
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, nats.ErrConsumerNotFound) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("mailq: seen: %w", err)
 	}
 	return nil

@@ -52,7 +52,7 @@ func (q *Queue) Source(ctx context.Context, prefetch int) (*Source, error) {
 		return nil, fmt.Errorf("mailq: consumer %s: %w", cfg.Consumer, err)
 	}
 	s := &Source{q: q, prefetch: max(prefetch, 1), cons: cons, stop: make(chan struct{})}
-	go s.keepAlive(max(cfg.AckWait/3, 100*time.Millisecond))
+	go s.keepAlive(max(cfg.AckWait/4, 100*time.Millisecond))
 	return s, nil
 }
 
@@ -100,12 +100,11 @@ func (s *Source) take(ctx context.Context) (jetstream.Msg, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("mailq: next: %w", err)
 		}
-		batch, err := s.cons.FetchNoWait(s.prefetch)
-		if err == nil && s.collect(batch) == 0 {
-			batch, err = s.cons.Fetch(1, jetstream.FetchMaxWait(fetchWait), jetstream.FetchContext(ctx))
-			if err == nil {
-				s.collect(batch)
-			}
+		n, err := s.collect(s.cons.FetchNoWait(s.prefetch))
+		if err == nil && n == 0 {
+			wctx, cancel := context.WithTimeout(ctx, fetchWait)
+			_, err = s.collect(s.cons.Fetch(1, jetstream.FetchContext(wctx)))
+			cancel()
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -116,8 +115,13 @@ func (s *Source) take(ctx context.Context) (jetstream.Msg, error) {
 	}
 }
 
-// collect buffers the mails of a fetch and says how many came.
-func (s *Source) collect(batch jetstream.MessageBatch) int {
+// collect buffers the mails of a fetch and says how many came. A fetch
+// that ends because its wait is over, with or without mails, is no
+// error.
+func (s *Source) collect(batch jetstream.MessageBatch, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for msg := range batch.Messages() {
 		s.mu.Lock()
@@ -125,7 +129,11 @@ func (s *Source) collect(batch jetstream.MessageBatch) int {
 		s.mu.Unlock()
 		n++
 	}
-	return n
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) &&
+		!errors.Is(err, jetstream.ErrNoMessages) {
+		return n, err
+	}
+	return n, nil
 }
 
 func (s *Source) pop() jetstream.Msg {

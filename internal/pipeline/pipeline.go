@@ -322,7 +322,7 @@ func (r *run) acknowledge(workersDone <-chan struct{}) {
 			}
 		}()
 	}
-	tick := time.NewTicker(min(r.o.ProgressEvery, time.Second))
+	tick := time.NewTicker(r.o.ProgressEvery / 2)
 	defer tick.Stop()
 	var drainEnd <-chan time.Time
 	for {

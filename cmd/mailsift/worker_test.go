@@ -448,3 +448,129 @@ func scrape(t *testing.T, addr, name string) int {
 	}
 	return total
 }
+
+func TestSubmitMovesDeletesAndWatches(t *testing.T) {
+	f := newQueueFixture(t, "")
+	ctx := context.Background()
+	in, done := filepath.Join(f.dir, "in"), filepath.Join(f.dir, "done")
+	maildir := filepath.Join(in, "box")
+	for _, d := range []string{filepath.Join(maildir, "cur"), filepath.Join(maildir, "new"), filepath.Join(maildir, "tmp"), done} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		msg := fmt.Sprintf("Subject: maildir %d\n\nbody %d\n", i, i)
+		if err := os.WriteFile(filepath.Join(maildir, "new", fmt.Sprintf("%d.host", i)), []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mbox, _ := writeQueueMbox(t, in, 5)
+
+	r := mailsift(t, "", "--config", f.cfg, "submit", "--move", done, maildir, mbox)
+	if r.code != 0 || !strings.Contains(r.stderr, "submitted 8 mails (0 already queued), 0 failed") {
+		t.Fatalf("submit --move: exit %d, %s", r.code, r.stderr)
+	}
+	moved, _ := filepath.Glob(filepath.Join(done, "*"))
+	left, _ := filepath.Glob(filepath.Join(maildir, "new", "*"))
+	if len(moved) != 4 || len(left) != 0 {
+		t.Fatalf("moved %v, left %v; want the 3 Maildir files and the mbox moved", moved, left)
+	}
+	if waiting, _, err := f.client.Depth(ctx); err != nil || waiting != 8 {
+		t.Fatalf("stream holds %d mails (err %v), want 8", waiting, err)
+	}
+
+	// The same mails again, deleted once stored: the stream knows them.
+	copyFile(t, filepath.Join(done, "queue.mbox"), filepath.Join(in, "again.mbox"))
+	r = mailsift(t, "", "--config", f.cfg, "submit", "--delete", filepath.Join(in, "again.mbox"))
+	if r.code != 0 || !strings.Contains(r.stderr, "submitted 0 mails (5 already queued)") {
+		t.Fatalf("submit --delete: exit %d, %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(in, "again.mbox")); !os.IsNotExist(err) {
+		t.Fatalf("the submitted mbox is still there (%v)", err)
+	}
+	if r := mailsift(t, "", "--config", f.cfg, "submit", "--move", done, "--delete", mbox); r.code != 2 {
+		t.Fatalf("--move with --delete: exit %d", r.code)
+	}
+
+	// --watch feeds the files that appear, once they keep their size.
+	watched := filepath.Join(f.dir, "spool")
+	if err := os.MkdirAll(watched, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := mailsiftCmd(t, "--config", f.cfg, "submit", "--watch", "--interval", "100ms", "--delete", watched)
+	var log bytes.Buffer
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(watched, "late.eml"), []byte("Subject: late\n\narrived later\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 20*time.Second, "the watched file submitted and deleted", func() bool {
+		_, err := os.Stat(filepath.Join(watched, "late.eml"))
+		waiting, _, derr := f.client.Depth(ctx)
+		return os.IsNotExist(err) && derr == nil && waiting == 9
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("submit --watch: %v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "submitted 1 mails") {
+		t.Fatalf("submit --watch said: %s", log.String())
+	}
+}
+
+func TestServeEmbeddedNATS(t *testing.T) {
+	dir := t.TempDir()
+	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	out := filepath.Join(dir, "reports.jsonl")
+	cfg := filepath.Join(dir, "config.yml")
+	yml := fmt.Sprintf(`nats:
+  url: nats://%s
+  embedded:
+    listen: %s
+    dir: %s
+analysis:
+  seen:
+    dir: ""
+serve:
+  http:
+    listen: %s
+  milter:
+    listen: ""
+  sinks: ["jsonl:%s"]
+`, natsAddr, natsAddr, filepath.Join(dir, "nats"), httpAddr, out)
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := mailsiftCmd(t, "--config", cfg, "--db", filepath.Join(dir, "none.db"), "serve", "--embedded-nats")
+	var log syncBuffer
+	srv.Stderr = &log
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _, _ = srv.Process.Wait() }()
+	waitFor(t, "the embedded NATS server", func() bool { return strings.Contains(log.String(), "NATS server running") })
+	mbox, want := writeQueueMbox(t, dir, 50)
+	if r := mailsift(t, "", "--config", cfg, "submit", mbox); r.code != 0 {
+		t.Fatalf("submit to the embedded server: exit %d, %s", r.code, r.stderr)
+	}
+	waitFor(t, "50 reports from the embedded workers", func() bool { return lineCount(out) >= 50 })
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, log.String())
+	}
+	got, lines := reportIDs(t, out)
+	checkEveryMailOnce(t, want, got)
+	if lines != 50 {
+		t.Fatalf("%d report lines for 50 mails", lines)
+	}
+	if !strings.Contains(log.String(), "acked=50") {
+		t.Fatalf("serve's log does not count 50 acknowledged mails:\n%s", log.String())
+	}
+}

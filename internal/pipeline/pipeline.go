@@ -15,7 +15,11 @@
 // Back-pressure comes from the sinks: when one is slow or down its queue
 // fills, Put blocks, the workers stop taking work and the items stay with
 // the Source. Memory is bounded by the sinks' queues and the Source's own
-// prefetch.
+// prefetch. A report a sink has queued is retried by the sink until it is
+// stored, so the item is held rather than handed back (which would give
+// the sinks that did take it a second copy); an item whose report a sink
+// cannot even queue, within the drain time, is Nak'd with the retry
+// delay.
 //
 // The package knows nothing of mail or of the transport; internal/mailq
 // provides the NATS JetStream Source.
@@ -238,13 +242,14 @@ func (r *run) handle(ctx context.Context, h *held) {
 	for i, s := range r.sinks {
 		t, err := s.Put(putCtx, rep)
 		if err != nil {
-			// Sinks before this one may deliver the report; handing
-			// the item back may then give them a second copy, which
-			// beats losing it.
+			// The sink is closed or stayed full for the whole drain
+			// time: the item goes back, to be tried again later. Sinks
+			// before this one may then get a second copy of the
+			// report, which beats losing it.
 			r.naked.Add(1)
 			r.observe("nak")
-			r.o.Logger.Warn("sink refused report", "item", d.ID(), "err", err)
-			r.settle(h, func() error { return d.Nak(0) })
+			r.o.Logger.Warn("sink did not take the report", "item", d.ID(), "err", err)
+			r.settle(h, func() error { return d.Nak(r.o.RetryDelay(d.Attempt())) })
 			return
 		}
 		tickets[i] = t

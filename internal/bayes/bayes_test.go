@@ -1,7 +1,11 @@
 package bayes
 
 import (
+	"cmp"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -203,5 +207,31 @@ func TestFisher(t *testing.T) {
 	}
 	if r := p.Score(words, spammy, Totals{Spam: 5}); r.Verdict != Unknown || r.Score != 0.5 || r.Reason == "" {
 		t.Errorf("one class: %+v", r)
+	}
+}
+
+// keepDecisive keeps what a stable sort by distance from 0.5, cut to n,
+// would keep.
+func TestKeepDecisive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		words := make([]Word, rng.IntN(40))
+		for i := range words {
+			// Few distinct probabilities, so that ties are common.
+			words[i] = Word{Text: strconv.Itoa(i), P: float64(rng.IntN(11)) / 10}
+		}
+		n := rng.IntN(20)
+		want := slices.Clone(words)
+		slices.SortStableFunc(want, func(a, b Word) int {
+			return cmp.Compare(math.Abs(b.P-0.5), math.Abs(a.P-0.5))
+		})
+		want = want[:min(n, len(want))]
+		var got []Word
+		for _, w := range words {
+			got = keepDecisive(got, w, n)
+		}
+		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Fatalf("n=%d %v:\n got %v\nwant %v", n, words, got, want)
+		}
 	}
 }

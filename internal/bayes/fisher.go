@@ -1,6 +1,9 @@
 package bayes
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Fisher is Robinson's scoring with Fisher's inverse chi-square
 // combination, the method of bogofilter and SpamBayes. Every distinct word
@@ -48,7 +51,7 @@ func (p Fisher) Score(words []string, counts []Counts, t Totals) Result {
 	}
 	var lnH, lnS float64 // sums of ln f and ln (1-f)
 	n := 0
-	kept := make([]Word, 0, len(words))
+	top := make([]Word, 0, max(p.Explain, 0))
 	for i, w := range words {
 		f := p.WordProb(counts[i], t)
 		if math.Abs(f-0.5) < p.MinDev {
@@ -58,7 +61,7 @@ func (p Fisher) Score(words []string, counts []Counts, t Totals) Result {
 		lnH += math.Log(f)
 		lnS += math.Log(1 - f)
 		n++
-		kept = append(kept, Word{Text: w, P: f})
+		top = keepDecisive(top, Word{Text: w, P: f}, p.Explain)
 	}
 	if n == 0 {
 		return Result{Score: 0.5, Verdict: Unknown, Words: []Word{}}
@@ -74,7 +77,7 @@ func (p Fisher) Score(words []string, counts []Counts, t Totals) Result {
 	case score <= p.HamCutoff:
 		v = Ham
 	}
-	return Result{Score: score, Verdict: v, Words: mostDecisive(kept, p.Explain)}
+	return Result{Score: score, Verdict: v, Words: top}
 }
 
 // ChiSquareQ is the probability that a chi-square variable with df degrees
@@ -87,9 +90,9 @@ func ChiSquareQ(x float64, df int) float64 {
 	if m <= 0 || k <= 0 {
 		return 1
 	}
+	logM := math.Log(m)
 	logTerm := func(i int) float64 {
-		lg, _ := math.Lgamma(float64(i) + 1)
-		return -m + float64(i)*math.Log(m) - lg
+		return -m + float64(i)*logM - logFactorial(i)
 	}
 	top := logTerm(min(int(m), k-1))
 	var sum float64
@@ -99,22 +102,40 @@ func ChiSquareQ(x float64, df int) float64 {
 	return math.Min(math.Exp(top)*sum, 1)
 }
 
-// mostDecisive returns up to n words farthest from 0.5, in that order.
-func mostDecisive(words []Word, n int) []Word {
-	out := append([]Word(nil), words...)
-	sortByDistance(out)
-	if len(out) > n {
-		out = out[:n]
+// logFactorials[i] is ln(i!), as math.Lgamma gives it, for the first
+// few thousand i: ChiSquareQ needs one per word of a message.
+var logFactorials = sync.OnceValue(func() []float64 {
+	t := make([]float64, 4096)
+	for i := range t {
+		t[i], _ = math.Lgamma(float64(i) + 1)
 	}
-	return out
+	return t
+})
+
+func logFactorial(i int) float64 {
+	if t := logFactorials(); i < len(t) {
+		return t[i]
+	}
+	lg, _ := math.Lgamma(float64(i) + 1)
+	return lg
 }
 
-func sortByDistance(ws []Word) {
-	// Insertion sort keeps it stable and allocation-free; the lists are short
-	// after the MinDev cut.
-	for i := 1; i < len(ws); i++ {
-		for j := i; j > 0 && math.Abs(ws[j].P-0.5) > math.Abs(ws[j-1].P-0.5); j-- {
-			ws[j], ws[j-1] = ws[j-1], ws[j]
-		}
+// keepDecisive adds w to top, the at most n words farthest from 0.5 seen
+// so far in that order, and returns top. Words at the same distance keep
+// the order they came in.
+func keepDecisive(top []Word, w Word, n int) []Word {
+	d := math.Abs(w.P - 0.5)
+	at := len(top)
+	for at > 0 && math.Abs(top[at-1].P-0.5) < d {
+		at--
 	}
+	if at >= n {
+		return top
+	}
+	if len(top) < n {
+		top = append(top, Word{})
+	}
+	copy(top[at+1:], top[at:len(top)-1])
+	top[at] = w
+	return top
 }

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/bayes"
@@ -133,16 +134,37 @@ func Hashed(features []string, raw []byte) []uint32 {
 
 // Distinct keeps the first occurrence of each feature, in place.
 func Distinct(features []string) []string {
-	seen := make(map[string]struct{}, len(features)/2)
+	// An open-addressing set of the kept features: slots hold 1 + their
+	// index in out, 0 when free, and are at most half full.
+	var small [1024]int32
+	size := 64
+	for size < 2*len(features) {
+		size *= 2
+	}
+	slots := small[:]
+	if size > len(small) {
+		slots = make([]int32, size)
+	}
+	slots = slots[:size]
+	mask := uint64(size - 1)
 	out := features[:0]
 	for _, t := range features {
-		if _, ok := seen[t]; !ok {
-			seen[t] = struct{}{}
-			out = append(out, t)
+		for i := maphash.String(distinctSeed, t) & mask; ; i = (i + 1) & mask {
+			k := slots[i]
+			if k == 0 {
+				slots[i] = int32(len(out) + 1)
+				out = append(out, t)
+				break
+			}
+			if out[k-1] == t {
+				break
+			}
 		}
 	}
 	return out
 }
+
+var distinctSeed = maphash.MakeSeed()
 
 // Score decides on a message from its tokens, in stream order with repeats,
 // as the tokenizer gives them.

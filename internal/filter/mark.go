@@ -3,6 +3,7 @@ package filter
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/bayes"
@@ -109,9 +110,15 @@ func AttachmentSummary(m *mail.Message) string {
 }
 
 func item(sb *strings.Builder, key, val string) {
-	val = strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(headerSafe(val))
-	fmt.Fprintf(sb, "%s=%q ", key, val)
+	sb.WriteString(key)
+	sb.WriteByte('=')
+	sb.WriteString(strconv.Quote(escapeQuotes.Replace(headerSafe(val))))
+	sb.WriteByte(' ')
 }
+
+// escapeQuotes escapes the backslashes and double quotes of a value
+// before item quotes it.
+var escapeQuotes = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func dispositionFilename(p *mail.Part) string {
 	v := p.Header.Get("Content-Disposition")

@@ -21,7 +21,9 @@ import (
 	"bytes"
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
+	"sync"
 )
 
 // Params shape the features and the learning.
@@ -78,17 +80,75 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // (already header-aware) and the 4-grams of the first p.Grams bytes of the
 // raw message. An mbox envelope line and carriage returns are left out, so
 // that a message hashes the same from an mbox, a Maildir or a pipe.
+//
+// Up to bitmapBits bits the indices are marked in a bitmap and read back
+// in order, which for the few thousand of a message is twice as fast as
+// sorting them; wider tables sort.
 func (p Params) Features(tokens []string, raw []byte) []uint32 {
 	mask := uint32(1)<<p.Bits - 1
-	out := make([]uint32, 0, len(tokens)+min(len(raw), p.Grams))
-	for _, t := range tokens {
-		out = append(out, hashString(offsetToken, t)&mask)
-	}
 	text := prefix(raw, p.Grams)
-	for i := 0; i+4 <= len(text); i++ {
-		out = append(out, hashBytes(offsetGram, text[i:i+4])&mask)
+	if p.Bits > bitmapBits {
+		out := make([]uint32, 0, len(tokens)+len(text))
+		for _, t := range tokens {
+			out = append(out, hashString(offsetToken, t)&mask)
+		}
+		for i := 0; i+4 <= len(text); i++ {
+			out = append(out, hashGram(text[i:i+4])&mask)
+		}
+		return slices.Compact(radixSort(out, p.Bits))
 	}
-	return slices.Compact(radixSort(out, p.Bits))
+	bm := bitmaps.Get().(*bitmap)
+	for _, t := range tokens {
+		bm.mark(hashString(offsetToken, t) & mask)
+	}
+	for i := 0; i+4 <= len(text); i++ {
+		bm.mark(hashGram(text[i:i+4]) & mask)
+	}
+	out := bm.drain(make([]uint32, 0, bm.marked))
+	bitmaps.Put(bm)
+	return out
+}
+
+// bitmapBits is the widest table whose indices Features marks in a bitmap.
+const bitmapBits = 20
+
+// bitmap is a set of indices below 2^bitmapBits: a bit for every index,
+// and a summary with a bit for every word of them that is not zero. It is
+// empty between uses.
+type bitmap struct {
+	words   [1 << bitmapBits / 64]uint64
+	summary [1 << bitmapBits / 64 / 64]uint64
+	marked  int // indices in the set
+}
+
+var bitmaps = sync.Pool{New: func() any { return new(bitmap) }}
+
+// mark adds v to the set.
+func (b *bitmap) mark(v uint32) {
+	old := b.words[v/64]
+	b.words[v/64] = old | 1<<(v%64)
+	b.summary[v/64/64] |= 1 << (v / 64 % 64)
+	b.marked += int(^old >> (v % 64) & 1)
+}
+
+// drain appends the indices of the set to out in increasing order and
+// empties the set.
+func (b *bitmap) drain(out []uint32) []uint32 {
+	for i, sw := range b.summary {
+		b.summary[i] = 0
+		for sw != 0 {
+			j := i*64 + bits.TrailingZeros64(sw)
+			sw &= sw - 1
+			w := b.words[j]
+			b.words[j] = 0
+			for w != 0 {
+				out = append(out, uint32(j*64+bits.TrailingZeros64(w)))
+				w &= w - 1
+			}
+		}
+	}
+	b.marked = 0
+	return out
 }
 
 // radixSort sorts indices below 2^bits in two counting passes, several
@@ -165,6 +225,15 @@ func hashBytes(h uint32, b []byte) uint32 {
 		h = (h ^ uint32(c)) * prime
 	}
 	return h
+}
+
+// hashGram is hashBytes(offsetGram, g) for a 4-gram, unrolled.
+func hashGram(g []byte) uint32 {
+	_ = g[3]
+	h := (offsetGram ^ uint32(g[0])) * prime
+	h = (h ^ uint32(g[1])) * prime
+	h = (h ^ uint32(g[2])) * prime
+	return (h ^ uint32(g[3])) * prime
 }
 
 // Example is one labelled message for Fit: its features, its class, and

@@ -113,3 +113,33 @@ func TestRadixSort(t *testing.T) {
 		}
 	}
 }
+
+// The bitmap and the sort give the same indices, and a bitmap is empty
+// again after use.
+func TestFeaturesBitmapAndSort(t *testing.T) {
+	tokens := []string{"subj:free", "from@example.com", "subj:free", "url:example.com"}
+	raw := []byte("From a@b Mon Jan  1 00:00:00 2024\r\nSubject: free money\r\n\r\nfree money free money free money\r\n")
+	for _, width := range []uint{8, 16, 20} {
+		p := Params{Bits: width, Grams: 3000}
+		wide := Params{Bits: 22, Grams: 3000}
+		want := slices.Clone(wide.Features(tokens, raw))
+		for i := range want {
+			want[i] &= 1<<width - 1
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		for range 2 {
+			if got := p.Features(tokens, raw); !slices.Equal(got, want) {
+				t.Errorf("width %d: %v, want %v", width, got, want)
+			}
+		}
+	}
+}
+
+func TestHashGram(t *testing.T) {
+	for _, g := range []string{"abcd", "\x00\x00\x00\x00", "\xff\xfe\r\n", "Subj"} {
+		if got, want := hashGram([]byte(g)), hashBytes(offsetGram, []byte(g)); got != want {
+			t.Errorf("hashGram(%q) = %#x, want %#x", g, got, want)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
-	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -72,14 +71,10 @@ func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defec
 		}
 		return toUTF8(string(b)), defects
 	}
-	if enc := latinCharsets[cs]; enc != nil {
-		// The common single-byte case, without a streaming reader.
-		out, err := enc.NewDecoder().Bytes(b)
-		if err != nil {
-			defects = append(defects, Defect{Name: DefectBadCharset, Part: path, Detail: cs})
-			return toUTF8(string(b)), defects
-		}
-		return string(out), defects
+	if cm := latinCharsets[cs]; cm != nil {
+		// The common single-byte case, without a streaming reader. Every
+		// byte is a character: the decoding cannot fail.
+		return decodeLatin(cm, b), defects
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(b))
 	if err != nil {
@@ -98,7 +93,7 @@ func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defec
 
 // latinCharsets are the labels most 8-bit mail carries. Windows-1252 is
 // what mail readers use for ISO-8859-1, of which it is a printable superset.
-var latinCharsets = map[string]encoding.Encoding{
+var latinCharsets = map[string]*charmap.Charmap{
 	"iso-8859-1":   charmap.Windows1252,
 	"iso8859-1":    charmap.Windows1252,
 	"latin1":       charmap.Windows1252,
@@ -106,6 +101,21 @@ var latinCharsets = map[string]encoding.Encoding{
 	"cp1252":       charmap.Windows1252,
 	"iso-8859-15":  charmap.ISO8859_15,
 	"iso-8859-2":   charmap.ISO8859_2,
+}
+
+// decodeLatin converts text in cm, one of the single-byte charsets that
+// are supersets of ASCII, to UTF-8.
+func decodeLatin[T string | []byte](cm *charmap.Charmap, text T) string {
+	var sb strings.Builder
+	sb.Grow(len(text) + len(text)/4)
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < utf8.RuneSelf {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteRune(cm.DecodeByte(c))
+		}
+	}
+	return sb.String()
 }
 
 var b64 = func() (t [256]byte) {

@@ -80,11 +80,7 @@ func toUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
-	d, err := charmap.Windows1252.NewDecoder().String(s)
-	if err != nil {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return d
+	return decodeLatin(charmap.Windows1252, s)
 }
 
 // parseHeader reads the header block at the start of b. It returns the
@@ -98,18 +94,11 @@ func toUTF8(s string) string {
 // separator was lost.
 func parseHeader(b []byte, part string) (Header, int, bool, []Defect) {
 	var (
-		h       Header
+		spanBuf [64]fieldSpan
+		spans   = spanBuf[:0]
 		defects []Defect
 		pos     int
-		// The value of the last field spans b[valStart:valEnd], folded
-		// lines included; it is unfolded once, when the field ends.
-		valStart, valEnd = -1, -1
 	)
-	finish := func() {
-		if valStart >= 0 {
-			h[len(h)-1].Value = unfold(b[valStart:valEnd])
-		}
-	}
 	sepAt := blankLine(b)
 	limit := len(b)
 	if sepAt >= 0 {
@@ -127,37 +116,63 @@ func parseHeader(b []byte, part string) (Header, int, bool, []Defect) {
 		line := trimEOL(b[pos:end])
 		switch {
 		case len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
-			if len(h) == 0 {
+			if len(spans) == 0 {
 				defects = append(defects, Defect{Name: DefectMalformedHeader, Part: part, Detail: "continuation line before the first field"})
 			} else {
-				valEnd = end
+				spans[len(spans)-1].valEnd = end
 			}
 		default:
-			name, valueAt, ok := splitField(line)
+			nameEnd, valueAt, ok := splitField(line)
 			if ok {
-				finish()
-				h = append(h, Field{Name: name})
-				valStart, valEnd = pos+valueAt, end
+				spans = append(spans, fieldSpan{pos, pos + nameEnd, pos + valueAt, end})
 				break
 			}
 			if sepAt < 0 {
 				// No separator anywhere: the body starts here.
-				finish()
 				defects = append(defects, Defect{Name: DefectMissingSeparator, Part: part})
-				return h, pos, false, defects
+				return newHeader(b, spans), pos, false, defects
 			}
 			defects = append(defects, Defect{Name: DefectMalformedHeader, Part: part, Detail: clip(string(line), 80)})
-			if len(h) > 0 {
-				valEnd = end
+			if len(spans) > 0 {
+				spans[len(spans)-1].valEnd = end
 			}
 		}
 		pos = end
 	}
-	finish()
 	if sepAt < 0 {
-		return h, len(b), false, defects
+		return newHeader(b, spans), len(b), false, defects
 	}
-	return h, lineEnd(b, sepAt), true, defects
+	return newHeader(b, spans), lineEnd(b, sepAt), true, defects
+}
+
+// fieldSpan locates a field in a header block: its name is
+// b[start:nameEnd] and its value, folded lines included, b[valStart:valEnd].
+type fieldSpan struct {
+	start, nameEnd, valStart, valEnd int
+}
+
+// newHeader makes the fields at spans in b. Names and one-line values are
+// substrings of a single copy of the header block.
+func newHeader(b []byte, spans []fieldSpan) Header {
+	if len(spans) == 0 {
+		return nil
+	}
+	first := spans[0].start
+	block := string(b[first:spans[len(spans)-1].valEnd])
+	h := make(Header, len(spans))
+	for i, sp := range spans {
+		v := b[sp.valStart:sp.valEnd]
+		var value string
+		if nl := bytes.IndexByte(v, '\n'); nl < 0 || nl == len(v)-1 {
+			value = block[sp.valStart-first : sp.valEnd-first]
+			value = strings.TrimSuffix(strings.TrimSuffix(value, "\n"), "\r")
+			value = strings.Trim(value, " \t")
+		} else {
+			value = unfold(v)
+		}
+		h[i] = Field{Name: block[sp.start-first : sp.nameEnd-first], Value: value}
+	}
+	return h
 }
 
 // unfold joins the lines of a folded field value: each line break with the
@@ -166,7 +181,8 @@ func unfold(v []byte) string {
 	if bytes.IndexByte(v, '\n') < 0 {
 		return string(bytes.Trim(trimEOL(v), " \t"))
 	}
-	out := make([]byte, 0, len(v))
+	var out strings.Builder
+	out.Grow(len(v))
 	for len(v) > 0 {
 		line := v
 		if i := bytes.IndexByte(v, '\n'); i >= 0 {
@@ -177,12 +193,12 @@ func unfold(v []byte) string {
 		if len(line) == 0 {
 			continue
 		}
-		if len(out) > 0 {
-			out = append(out, ' ')
+		if out.Len() > 0 {
+			out.WriteByte(' ')
 		}
-		out = append(out, line...)
+		out.Write(line)
 	}
-	return string(out)
+	return out.String()
 }
 
 // blankLine returns the offset of the first empty line (LF or CRLF) in b, or
@@ -219,25 +235,25 @@ func trimEOL(line []byte) []byte {
 	return bytes.TrimSuffix(line, []byte("\r"))
 }
 
-// splitField splits "Name: value" and returns the name and the offset
-// of the value in line. The name is printable ASCII without colon or
+// splitField splits "Name: value" and returns the end of the name and the
+// offset of the value in line. The name is printable ASCII without colon or
 // blanks; a blank between name and colon ("Subject : x") is tolerated, as
 // mail readers do.
-func splitField(line []byte) (string, int, bool) {
+func splitField(line []byte) (nameEnd, valueAt int, ok bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
-		return "", 0, false
+		return 0, 0, false
 	}
 	name := bytes.TrimRight(line[:colon], " \t")
 	if len(name) == 0 {
-		return "", 0, false
+		return 0, 0, false
 	}
 	for _, c := range name {
 		if c <= ' ' || c >= 0x7f {
-			return "", 0, false
+			return 0, 0, false
 		}
 	}
-	return string(name), colon + 1, true
+	return len(name), colon + 1, true
 }
 
 func clip(s string, n int) string {

@@ -88,7 +88,18 @@ type Part struct {
 }
 
 // Charset is the lower-case charset parameter, or "".
-func (p *Part) Charset() string { return strings.ToLower(strings.Trim(p.Params["charset"], `"' `)) }
+func (p *Part) Charset() string {
+	cs := strings.Trim(p.Params["charset"], `"' `)
+	for _, c := range commonCharsets {
+		if len(cs) == len(c) && strings.EqualFold(cs, c) {
+			return c
+		}
+	}
+	return strings.ToLower(cs)
+}
+
+// commonCharsets are the charset labels most mail carries, in lower case.
+var commonCharsets = [...]string{"us-ascii", "utf-8", "iso-8859-1", "windows-1252", "iso-8859-15"}
 
 // Walk calls fn for p and every part below it, depth first, children and
 // embedded messages included. Returning false from fn skips the part's
@@ -137,7 +148,7 @@ func (p *parser) part(b []byte, path string, depth int, defType string) *Part {
 		pt.Filename = pt.Params["name"]
 	}
 	for _, f := range h {
-		if strings.ContainsAny(f.Value, "\r\n") {
+		if strings.IndexByte(f.Value, '\r') >= 0 || strings.IndexByte(f.Value, '\n') >= 0 {
 			p.defect(DefectHeaderInjection, path, f.Name)
 		}
 	}

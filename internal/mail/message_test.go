@@ -222,3 +222,23 @@ func TestUnfold(t *testing.T) {
 		}
 	}
 }
+
+// decodeLatin gives what the charset's decoder gives, for every byte.
+func TestDecodeLatin(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for label, cm := range latinCharsets {
+		want, err := cm.NewDecoder().Bytes(all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeLatin(cm, all); got != string(want) {
+			t.Errorf("%s: got %q, want %q", label, got, want)
+		}
+		if got := decodeLatin(cm, string(all)); got != string(want) {
+			t.Errorf("%s from a string: got %q, want %q", label, got, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package tokenize
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -73,35 +72,55 @@ func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool) (words, fea
 // headerFeatures adds the tokens of the headers, each named by where it
 // was found.
 func (o Options) headerFeatures(h mail.Header, add func(string)) {
-	prefixed := func(prefix string) *wordSplitter {
-		return &wordSplitter{emit: func(s string) { add(prefix + s) }, maxWord: featureMaxWord, cjk: add}
+	w := &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
+	prefixed := func(prefix, text string) {
+		w.prefix = prefix
+		w.chunk(text)
 	}
 	for _, f := range h {
-		name := strings.ToLower(f.Name)
-		switch name {
+		switch headerKind(f.Name) {
 		case "subject":
-			prefixed("subj:").chunk(mail.DecodeWords(f.Value))
+			prefixed("subj:", mail.DecodeWords(f.Value))
 		case "from", "reply-to", "sender":
-			prefixed("from:").chunk(mail.DecodeWords(f.Value))
+			prefixed("from:", mail.DecodeWords(f.Value))
 			for _, d := range addressDomains(f.Value) {
 				add("from@" + d)
 			}
 		case "to", "cc":
-			prefixed("to:").chunk(mail.DecodeWords(f.Value))
+			prefixed("to:", mail.DecodeWords(f.Value))
 		case "received":
-			for _, ip := range ipv4.FindAllString(f.Value, -1) {
+			for v := f.Value; ; {
+				ip, rest := nextIPv4(v)
+				if ip == "" {
+					break
+				}
 				add("ip:" + ip)
 				add("ip:" + ip[:strings.LastIndexByte(ip, '.')])
+				v = rest
 			}
-			prefixed("rcvd:").chunk(f.Value)
+			prefixed("rcvd:", f.Value)
 		case "x-mailer", "user-agent":
-			prefixed("xm:").chunk(f.Value)
+			prefixed("xm:", f.Value)
 		case "message-id":
 			if at := strings.LastIndexByte(f.Value, '@'); at >= 0 {
 				add("mid@" + strings.ToLower(strings.Trim(f.Value[at+1:], "<> ")))
 			}
 		}
 	}
+}
+
+// featureHeaders are the header fields whose values give features.
+var featureHeaders = [...]string{"subject", "from", "reply-to", "sender", "to", "cc", "received", "x-mailer", "user-agent", "message-id"}
+
+// headerKind returns the lower-case name of a header field with features,
+// or "".
+func headerKind(name string) string {
+	for _, k := range featureHeaders {
+		if len(name) == len(k) && strings.EqualFold(name, k) {
+			return k
+		}
+	}
+	return ""
 }
 
 // structureFeatures adds the message's MIME structure and defects.
@@ -129,20 +148,87 @@ func structureFeatures(m *mail.Message, add func(string)) {
 // featureMaxWord is the longest word the Fisher classifier counts.
 const featureMaxWord = 20
 
-var (
-	ipv4   = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
-	domain = regexp.MustCompile(`@([A-Za-z0-9.-]+\.[A-Za-z]{2,})`)
-)
+// nextIPv4 finds the first dotted quad in s as the regexp
+// \b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b would, and returns it with the
+// text after it; ip is "" when there is none. Each number is a whole run
+// of digits: the word boundaries leave the regexp no other choice.
+func nextIPv4(s string) (ip, rest string) {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || (i > 0 && isWordByte(s[i-1])) {
+			continue
+		}
+		end := i
+		for group := 0; group < 4; group++ {
+			if group > 0 {
+				if end >= len(s) || s[end] != '.' {
+					end = -1
+					break
+				}
+				end++
+			}
+			j := end
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			if n := j - end; n < 1 || n > 3 {
+				end = -1
+				break
+			}
+			end = j
+		}
+		if end >= 0 && (end == len(s) || !isWordByte(s[end])) {
+			return s[i:end], s[end:]
+		}
+	}
+	return "", ""
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 // addressDomains returns the lower-case domains of the addresses in a
 // header value, each with its parent domains down to two labels.
 func addressDomains(v string) []string {
 	var out []string
-	for _, m := range domain.FindAllStringSubmatch(v, -1) {
-		out = append(out, parents(strings.ToLower(m[1]))...)
+	for {
+		d, rest := nextDomain(v)
+		if d == "" {
+			return out
+		}
+		out = appendParents(out, strings.ToLower(d))
+		v = rest
 	}
-	return out
 }
+
+// nextDomain finds the first domain after an @ in s as the regexp
+// @([A-Za-z0-9.-]+\.[A-Za-z]{2,}) would, and returns it with the text
+// after it; d is "" when there is none. Of the run of domain bytes after
+// an @, the regexp takes the longest start that is followed by a dot and
+// two letters, then every letter after that dot.
+func nextDomain(s string) (d, rest string) {
+	for {
+		at := strings.IndexByte(s, '@')
+		if at < 0 {
+			return "", ""
+		}
+		s = s[at+1:]
+		n := 0
+		for n < len(s) && isDomainByte(s[n]) {
+			n++
+		}
+		for dot := n - 3; dot >= 1; dot-- {
+			if s[dot] == '.' && isASCIILetter(s[dot+1]) && isASCIILetter(s[dot+2]) {
+				end := dot + 3
+				for end < n && isASCIILetter(s[end]) {
+					end++
+				}
+				return s[:end], s[end:]
+			}
+		}
+		s = s[n:]
+	}
+}
+
+func isDomainByte(b byte) bool { return isASCIILetter(b) || isDigit(b) || b == '.' || b == '-' }
 
 // urlHosts returns the hosts of the http, https and ftp links in text,
 // each with its parent domains down to two labels.
@@ -156,7 +242,7 @@ func urlHosts(text string) []string {
 		if err != nil || u.Hostname() == "" {
 			continue
 		}
-		out = append(out, parents(strings.ToLower(u.Hostname()))...)
+		out = appendParents(out, strings.ToLower(u.Hostname()))
 	}
 	return out
 }
@@ -202,12 +288,12 @@ func findLinks(text string) []string {
 func isASCIILetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' }
 
 // isWordByte is regexp's \w: an ASCII letter, digit or underscore.
-func isWordByte(b byte) bool { return isASCIILetter(b) || '0' <= b && b <= '9' || b == '_' }
+func isWordByte(b byte) bool { return isASCIILetter(b) || isDigit(b) || b == '_' }
 
-// parents returns host and its parent domains: a.b.example.com gives
-// a.b.example.com, b.example.com and example.com.
-func parents(host string) []string {
-	out := []string{host}
+// appendParents appends host and its parent domains to out:
+// a.b.example.com gives a.b.example.com, b.example.com and example.com.
+func appendParents(out []string, host string) []string {
+	out = append(out, host)
 	for strings.Count(host, ".") > 1 {
 		host = host[strings.IndexByte(host, '.')+1:]
 		out = append(out, host)

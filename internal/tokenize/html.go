@@ -32,35 +32,51 @@ func htmlText(doc string, attrs *regexp.Regexp, retainTags bool) string {
 	main.Grow(len(doc))
 	z := html.NewTokenizer(strings.NewReader(doc))
 	hidden := false // inside script or style
+	var (
+		pair  []byte // "tag/attribute", matched against attrs
+		known map[string]bool
+	)
+	if attrs != nil {
+		known = attrMemo.known(attrs)
+	}
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			if extra.Len() == 0 {
-				return main.String()
+			if extra.Len() > 0 {
+				main.WriteByte('\n')
+				main.WriteString(extra.String())
 			}
-			return main.String() + "\n" + extra.String()
+			return main.String()
 		case html.TextToken:
 			if !hidden {
 				main.Write(z.Text())
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, hasAttr := z.TagName()
-			tag := string(name)
-			if tag == "script" || tag == "style" {
+			tag, hasAttr := z.TagName()
+			if string(tag) == "script" || string(tag) == "style" {
 				hidden = tt == html.StartTagToken
 			}
-			if blockTags[tag] {
+			if blockTags[string(tag)] {
 				main.WriteByte(' ')
 			}
 			if retainTags {
-				extra.WriteString(tag)
+				extra.Write(tag)
 				extra.WriteByte('\n')
 			}
 			for hasAttr {
 				var key, val []byte
 				key, val, hasAttr = z.TagAttr()
-				if attrs == nil || !attrs.MatchString(tag+"/"+string(key)) {
+				if attrs == nil {
+					continue
+				}
+				pair = append(append(append(pair[:0], tag...), '/'), key...)
+				match, found := known[string(pair)]
+				if !found {
+					match = attrs.Match(pair)
+					known = attrMemo.add(attrs, string(pair), match)
+				}
+				if !match {
 					continue
 				}
 				v := string(val)
@@ -73,6 +89,10 @@ func htmlText(doc string, attrs *regexp.Regexp, retainTags bool) string {
 		}
 	}
 }
+
+// attrMemo remembers which tag/attribute pairs the attribute patterns
+// match.
+var attrMemo matchMemo
 
 // percentDecode decodes the %XX escapes of a URL and keeps anything else, so
 // that "cl%61im" reads as "claim" and a stray "%" survives.

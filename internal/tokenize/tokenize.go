@@ -21,8 +21,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/mailsift/mailsift/internal/mail"
 )
@@ -115,35 +113,22 @@ func (o Options) Text(m *mail.Message) string {
 }
 
 // selects reports whether the header field name is one whose value is
-// tokenized. Names seen before are answered from a small memo shared by all
-// copies of the Options (header names repeat from mail to mail).
+// tokenized. Names seen before are answered from a memo (header names
+// repeat from mail to mail).
 func (o Options) selects(name string) bool {
 	if o.MailHeaders == nil {
 		return false
 	}
-	key := headerKey{o.MailHeaders, name}
-	if v, ok := selectMemo.Load(key); ok {
-		return v.(bool)
+	if ok, found := headerMemo.known(o.MailHeaders)[name]; found {
+		return ok
 	}
 	ok := o.MailHeaders.MatchString(strings.ToLower(name) + ":")
-	if selectMemoSize.Add(1) <= maxSelectMemo {
-		selectMemo.Store(key, ok)
-	}
+	headerMemo.add(o.MailHeaders, name, ok)
 	return ok
 }
 
-type headerKey struct {
-	re   *regexp.Regexp
-	name string
-}
-
-// The memo is bounded: spam invents header names without end.
-const maxSelectMemo = 4096
-
-var (
-	selectMemo     sync.Map // headerKey -> bool
-	selectMemoSize atomic.Int64
-)
+// headerMemo remembers the answers of selects.
+var headerMemo matchMemo
 
 // walk visits the text of p in SpamOracle's order and calls text for each
 // piece, with html set for text/html parts.

@@ -90,13 +90,22 @@ func isUpper(r rune) bool {
 // W<n>. Lengths count characters, not bytes.
 type wordSplitter struct {
 	emit    func(string)
+	prefix  string            // put before every token given to emit
 	known   func(string) bool // for reassembly; nil disables it
 	maxWord int               // longest word kept; 0 is SpamOracle's 12
 	// cjk, when set, receives overlapping character pairs of CJK text
-	// instead of a W<n> for the run.
+	// instead of a W<n> for the run. They carry no prefix.
 	cjk    func(string)
 	recent []string // reassembly: recent short runs, normalised
-	buf    strings.Builder
+	buf    []byte
+}
+
+// out emits tok with the prefix.
+func (w *wordSplitter) out(tok string) {
+	if w.prefix != "" {
+		tok = w.prefix + tok
+	}
+	w.emit(tok)
 }
 
 // chunk tokenizes one independent piece of text (one header value, one body
@@ -105,11 +114,14 @@ func (w *wordSplitter) chunk(text string) {
 	w.recent = w.recent[:0]
 	i := 0
 	for i < len(text) {
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
+		c, size := other, 1
+		if b := text[i]; b < utf8.RuneSelf {
+			c = asciiClass[b]
+		} else {
+			var r rune
 			r, size = utf8.DecodeRuneInString(text[i:])
+			c = classOf(r)
 		}
-		c := classOf(r)
 		if c == other || c == ignore {
 			i += size
 			continue
@@ -149,14 +161,14 @@ func (w *wordSplitter) chunk(text string) {
 			w.word(run, n, upper)
 		case numeric:
 			if n >= minNumeric && n <= maxNumeric {
-				w.emit(stripIgnored(run))
+				w.out(stripIgnored(run))
 			}
 		case weird:
 			switch {
 			case w.cjk != nil && strings.IndexFunc(run, isCJK) >= 0:
 				w.pairs(run)
 			case n >= minRun:
-				w.emit("W" + strconv.Itoa(n))
+				w.out(lengthToken('W', n))
 			}
 		}
 		i = j
@@ -165,19 +177,44 @@ func (w *wordSplitter) chunk(text string) {
 
 func (w *wordSplitter) word(run string, n int, upper bool) {
 	if upper && n >= minRun {
-		w.emit("U" + strconv.Itoa(n))
-	}
-	norm := w.normalise(run)
-	if w.known != nil {
-		w.reassemble(norm, n)
+		w.out(lengthToken('U', n))
 	}
 	longest := maxWord
 	if w.maxWord > 0 {
 		longest = w.maxWord
 	}
-	if n >= minWord && n <= longest {
-		w.emit(norm)
+	keep := n >= minWord && n <= longest
+	if !keep && w.known == nil {
+		return
 	}
+	tok := w.normalise(run)
+	if w.known != nil {
+		w.reassemble(tok[len(w.prefix):], n)
+	}
+	if keep {
+		w.emit(tok)
+	}
+}
+
+// lengthTokens are U<n> and W<n> for the lengths that occur most.
+var lengthTokens = func() (t [2][64]string) {
+	for n := range t[0] {
+		t[0][n] = "U" + strconv.Itoa(n)
+		t[1][n] = "W" + strconv.Itoa(n)
+	}
+	return t
+}()
+
+// lengthToken returns kind ('U' or 'W') followed by n.
+func lengthToken(kind byte, n int) string {
+	k := 0
+	if kind == 'W' {
+		k = 1
+	}
+	if n < len(lengthTokens[k]) {
+		return lengthTokens[k][n]
+	}
+	return string(kind) + strconv.Itoa(n)
 }
 
 // pairs emits the CJK character pairs of a run of weird characters; the
@@ -198,7 +235,8 @@ func (w *wordSplitter) pairs(run string) {
 	}
 }
 
-// normalise lower-cases and folds a run of letters to ASCII.
+// normalise returns the prefix followed by a run of letters lower-cased
+// and folded to ASCII.
 func (w *wordSplitter) normalise(run string) string {
 	ascii := true
 	for i := 0; i < len(run); i++ {
@@ -209,24 +247,28 @@ func (w *wordSplitter) normalise(run string) string {
 		}
 	}
 	if ascii {
-		return run
+		if w.prefix == "" {
+			return run
+		}
+		return w.prefix + run
 	}
-	w.buf.Reset()
+	b := append(w.buf[:0], w.prefix...)
 	for _, r := range run {
 		switch {
 		case 'A' <= r && r <= 'Z':
-			w.buf.WriteByte(byte(r) | 0x20)
+			b = append(b, byte(r)|0x20)
 		case r < utf8.RuneSelf:
-			w.buf.WriteByte(byte(r))
+			b = append(b, byte(r))
 		case r == '’' || r == 'ʼ':
-			w.buf.WriteByte('\'')
+			b = append(b, '\'')
 		default:
 			if f, ok := fold(r); ok {
-				w.buf.WriteString(f)
+				b = append(b, f...)
 			}
 		}
 	}
-	return w.buf.String()
+	w.buf = b
+	return string(b)
 }
 
 // reassemble implements SpamOracle's reassembly of s p a c e d and
@@ -245,7 +287,7 @@ func (w *wordSplitter) reassemble(norm string, n int) {
 			break
 		}
 		if w.known(joined) {
-			w.emit(joined)
+			w.out(joined)
 		}
 	}
 	w.recent = append(w.recent, norm)

@@ -113,14 +113,14 @@ func cmdWorker(e env, args []string) (int, error) {
 }
 
 // stopWhenEmpty calls stop once the stream has no mail waiting and none
-// handed out, twice in a row a tenth of a second apart.
+// handed out, twice in a row 50 ms apart.
 func stopWhenEmpty(ctx context.Context, q *mailq.Queue, stop context.CancelFunc) {
 	empty := 0
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 		waiting, pending, err := q.Depth(ctx)
 		if err == nil && waiting == 0 && pending == 0 {
@@ -213,9 +213,16 @@ func newWorkerSet(ctx context.Context, e env, cfg config.Config, q *mailq.Queue,
 	return w, nil
 }
 
+// prefetch is how many mails n workers keep fetched ahead. A worker busy
+// analysing answers the network late (with GOMAXPROCS=1 a fetch can wait
+// tens of milliseconds for the CPU), so the next mails are fetched while
+// a good half of this many is still in hand; the fetched mails are kept
+// in progress, and handed back when the worker stops.
+func prefetch(n int) int { return min(128*n, 1024) }
+
 // run runs n workers until ctx is done and the mails in hand are settled.
 func (w *workerSet) run(ctx context.Context, n int) pipeline.Stats {
-	src, err := w.q.Source(ctx, 2*n)
+	src, err := w.q.Source(ctx, prefetch(n))
 	for err != nil {
 		w.log.Error("queue", "err", err)
 		select {
@@ -223,7 +230,7 @@ func (w *workerSet) run(ctx context.Context, n int) pipeline.Stats {
 			return pipeline.Stats{}
 		case <-time.After(time.Second):
 		}
-		src, err = w.q.Source(ctx, 2*n)
+		src, err = w.q.Source(ctx, prefetch(n))
 	}
 	defer src.Stop()
 	c := w.cfg.NATS

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,11 +26,12 @@ type Source struct {
 	prefetch int
 	cons     jetstream.Consumer
 
-	fetch sync.Mutex // one fetch at a time
-	mu    sync.Mutex // guards buf
-	buf   []jetstream.Msg
-	stop  chan struct{}
-	once  sync.Once
+	fetch     sync.Mutex // one fetch at a time
+	refilling atomic.Bool
+	mu        sync.Mutex // guards buf
+	buf       []jetstream.Msg
+	stop      chan struct{}
+	once      sync.Once
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -89,30 +91,57 @@ func (s *Source) Next(ctx context.Context) (pipeline.Delivery, error) {
 }
 
 // take pops a fetched mail, fetching more when none is left: what the
-// stream has now, up to prefetch, or else the first mail to arrive.
+// stream has now, up to prefetch, or else the first mail to arrive. When
+// the buffer runs below half, the next mails are fetched in the
+// background, so that a worker seldom waits for a round trip.
 func (s *Source) take(ctx context.Context) (jetstream.Msg, error) {
-	s.fetch.Lock()
-	defer s.fetch.Unlock()
 	for {
-		if msg := s.pop(); msg != nil {
+		if msg, left := s.pop(); msg != nil {
+			if left < s.prefetch/2 && s.refilling.CompareAndSwap(false, true) {
+				go func() {
+					defer s.refilling.Store(false)
+					s.fetch.Lock()
+					defer s.fetch.Unlock()
+					if n := s.buffered(); n < s.prefetch {
+						_, _ = s.collect(s.cons.FetchNoWait(s.prefetch - n))
+					}
+				}()
+			}
 			return msg, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("mailq: next: %w", err)
 		}
-		n, err := s.collect(s.cons.FetchNoWait(s.prefetch))
-		if err == nil && n == 0 {
-			wctx, cancel := context.WithTimeout(ctx, fetchWait)
-			_, err = s.collect(s.cons.Fetch(1, jetstream.FetchContext(wctx)))
-			cancel()
-		}
-		if err != nil {
+		if err := s.fill(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("mailq: next: %w", ctx.Err())
 			}
 			return nil, fmt.Errorf("mailq: next: %w", err)
 		}
 	}
+}
+
+// fill fetches when the buffer is empty: what the stream has now, or
+// else the first mail to arrive within fetchWait.
+func (s *Source) fill(ctx context.Context) error {
+	s.fetch.Lock()
+	defer s.fetch.Unlock()
+	if s.buffered() > 0 {
+		return nil
+	}
+	n, err := s.collect(s.cons.FetchNoWait(s.prefetch))
+	if err == nil && n == 0 {
+		wctx, cancel := context.WithTimeout(ctx, fetchWait)
+		_, err = s.collect(s.cons.Fetch(1, jetstream.FetchContext(wctx)))
+		cancel()
+	}
+	return err
+}
+
+func (s *Source) buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.buf)
 }
 
 // collect buffers the mails of a fetch and says how many came. A fetch
@@ -136,15 +165,16 @@ func (s *Source) collect(batch jetstream.MessageBatch, err error) (int, error) {
 	return n, nil
 }
 
-func (s *Source) pop() jetstream.Msg {
+// pop takes the first fetched mail and says how many are left.
+func (s *Source) pop() (jetstream.Msg, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.buf) == 0 {
-		return nil
+		return nil, 0
 	}
 	msg := s.buf[0]
 	s.buf = s.buf[1:]
-	return msg
+	return msg, len(s.buf)
 }
 
 // keepAlive reports the fetched mails in progress until Stop.

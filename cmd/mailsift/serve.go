@@ -56,10 +56,7 @@ func cmdServe(e env, args []string) (int, error) {
 		return exitError, usagef("nothing to serve: both the HTTP API and the milter are off")
 	}
 
-	level := new(slog.LevelVar)
-	lv, _ := cfg.Serve.Level()
-	level.Set(lv)
-	log := newLogger(e.stderr, cfg.Serve.LogFormat, level)
+	log, level := serviceLogger(e, cfg)
 	slog.SetDefault(log)
 	reg := metrics.New()
 
@@ -76,17 +73,7 @@ func cmdServe(e env, args []string) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	stopWatch := watcher{configPath: e.configPath, interval: cfg.Serve.ReloadInterval, hup: hup,
-		apply: s.apply, tick: s.tick,
-		refused: func(path string, err error) {
-			reg.Reload(false)
-			log.Error("configuration refused; the one in force stays", "file", path, "err", err)
-		},
-	}.start()
-	defer stopWatch()
+	defer watchConfig(e, cfg, s.apply, s.tick, log, reg)()
 
 	var failed error
 	select {
@@ -409,18 +396,22 @@ func (s *service) apply(next config.Config) error {
 }
 
 // tick rereads the lists and the token database when they changed.
-func (s *service) tick() {
-	if changed, err := s.eng.Reload(); err != nil {
-		s.reg.Error("reload")
-		s.log.Error("lists refused; the ones in force stay", "err", err)
+func (s *service) tick() { rereadChanged(s.eng, s.live, s.log, s.reg) }
+
+// rereadChanged rereads the analysis lists and the token database when
+// they changed; what fails to load is logged, and the old stays in force.
+func rereadChanged(eng *analyze.Engine, live *filter.Live, log *slog.Logger, reg *metrics.Registry) {
+	if changed, err := eng.Reload(); err != nil {
+		reg.Error("reload")
+		log.Error("lists refused; the ones in force stay", "err", err)
 	} else if changed {
-		s.log.Info("lists reloaded")
+		log.Info("lists reloaded")
 	}
-	if changed, err := s.live.Refresh(); err != nil {
-		s.reg.Error("reload")
-		s.log.Error("token database not reread", "err", err)
+	if changed, err := live.Refresh(); err != nil {
+		reg.Error("reload")
+		log.Error("token database not reread", "err", err)
 	} else if changed {
-		s.log.Info("token database reread", "database", s.live.Path())
+		log.Info("token database reread", "database", live.Path())
 	}
 }
 
@@ -462,6 +453,34 @@ func (s *service) close() error {
 		s.eng = nil
 	}
 	return errors.Join(errs...)
+}
+
+// serviceLogger is the logger of a long-running command (serve, worker),
+// with the level a reload may change.
+func serviceLogger(e env, cfg config.Config) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	lv, _ := cfg.Serve.Level()
+	level.Set(lv)
+	return newLogger(e.stderr, cfg.Serve.LogFormat, level), level
+}
+
+// watchConfig puts a changed configuration file in force with apply,
+// at once on SIGHUP, and calls tick at every interval; a file refused is
+// logged and counted. It returns the function that stops watching.
+func watchConfig(e env, cfg config.Config, apply func(config.Config) error, tick func(), log *slog.Logger, reg *metrics.Registry) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	stopWatch := watcher{configPath: e.configPath, interval: cfg.Serve.ReloadInterval, hup: hup,
+		apply: apply, tick: tick,
+		refused: func(path string, err error) {
+			reg.Reload(false)
+			log.Error("configuration refused; the one in force stays", "file", path, "err", err)
+		},
+	}.start()
+	return func() {
+		stopWatch()
+		signal.Stop(hup)
+	}
 }
 
 // newLogger is the service's structured logger on w.

@@ -63,10 +63,7 @@ func cmdWorker(e env, args []string) (int, error) {
 	if len(cfg.Serve.Sinks) == 0 && cfg.NATS.Results == "" {
 		return exitError, usagef("worker: no destination for the reports: give --out SPEC or --results SUBJECT")
 	}
-	level := new(slog.LevelVar)
-	lv, _ := cfg.Serve.Level()
-	level.Set(lv)
-	log := newLogger(e.stderr, cfg.Serve.LogFormat, level)
+	log, _ := serviceLogger(e, cfg)
 	reg := metrics.New()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,17 +81,7 @@ func cmdWorker(e env, args []string) (int, error) {
 			return exitError, errors.Join(err, w.close(), q.Close())
 		}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	stopWatch := watcher{configPath: e.configPath, interval: cfg.Serve.ReloadInterval, hup: hup,
-		apply: w.apply, tick: w.tick,
-		refused: func(path string, err error) {
-			reg.Reload(false)
-			log.Error("configuration refused; the one in force stays", "file", path, "err", err)
-		},
-	}.start()
-	defer stopWatch()
+	defer watchConfig(e, cfg, w.apply, w.tick, log, reg)()
 
 	log.Info("worker started", "nats", cfg.NATS.URL, "stream", cfg.NATS.Stream, "workers", workers)
 	runCtx := ctx
@@ -234,15 +221,11 @@ func (w *workerSet) run(ctx context.Context, n int) pipeline.Stats {
 	}
 	defer src.Stop()
 	c := w.cfg.NATS
-	stats := make(chan pipeline.Stats, 1)
-	go func() {
-		stats <- pipeline.Run(ctx, src, w.process, w.sinks, pipeline.Options{
-			Workers: n, MaxDeliver: c.MaxDeliver, Timeout: c.MailTimeout,
-			RetryMin: c.RetryMin, RetryMax: c.RetryMax, ProgressEvery: c.AckWait / 4,
-			Drain: w.cfg.Serve.ShutdownTimeout, Logger: w.log, Observe: w.reg.Work,
-		})
-	}()
-	return <-stats
+	return pipeline.Run(ctx, src, w.process, w.sinks, pipeline.Options{
+		Workers: n, MaxDeliver: c.MaxDeliver, Timeout: c.MailTimeout,
+		RetryMin: c.RetryMin, RetryMax: c.RetryMax, ProgressEvery: c.AckWait / 4,
+		Drain: w.cfg.Serve.ShutdownTimeout, Logger: w.log, Observe: w.reg.Work,
+	})
 }
 
 // process analyses one queued mail. The claim lets the shared seen
@@ -283,14 +266,7 @@ func (w *workerSet) apply(next config.Config) error {
 }
 
 // tick rereads the lists and the token database when they changed.
-func (w *workerSet) tick() {
-	if _, err := w.eng.Reload(); err != nil {
-		w.log.Error("lists refused; the ones in force stay", "err", err)
-	}
-	if _, err := w.live.Refresh(); err != nil {
-		w.log.Error("token database not reread", "err", err)
-	}
-}
+func (w *workerSet) tick() { rereadChanged(w.eng, w.live, w.log, w.reg) }
 
 // close flushes and closes the sinks the set opened, then its engine.
 func (w *workerSet) close() error {

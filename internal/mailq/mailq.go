@@ -170,9 +170,6 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	return nil
 }
 
-// Config returns the configuration the Queue was opened with.
-func (q *Queue) Config() Config { return q.cfg }
-
 // MaxPayload is the largest message the server takes.
 func (q *Queue) MaxPayload() int64 { return q.nc.MaxPayload() }
 

@@ -238,12 +238,6 @@ func (d *Delivery) Sequence() uint64 { return d.seq }
 // Origin is where the mail was found when it was submitted.
 func (d *Delivery) Origin() string { return d.msg.Headers().Get(HeaderOrigin) }
 
-// Received is when the mail was submitted (zero when unknown).
-func (d *Delivery) Received() time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, d.msg.Headers().Get(HeaderReceived))
-	return t
-}
-
 // Ack removes the mail from the stream, and a large mail's object from
 // the object store.
 func (d *Delivery) Ack() error {

@@ -100,14 +100,14 @@ func cmdWorker(e env, args []string) (int, error) {
 }
 
 // stopWhenEmpty calls stop once the stream has no mail waiting and none
-// handed out, twice in a row 50 ms apart.
+// handed out, twice in a row 25 ms apart.
 func stopWhenEmpty(ctx context.Context, q *mailq.Queue, stop context.CancelFunc) {
 	empty := 0
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 		waiting, pending, err := q.Depth(ctx)
 		if err == nil && waiting == 0 && pending == 0 {

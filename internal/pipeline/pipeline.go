@@ -10,7 +10,9 @@
 // held deliveries are still in progress, so a slow item or a slow sink is
 // not handed to another worker. A failed item is Nak'd with a growing
 // delay, and after MaxDeliver attempts it goes to the dead letters with
-// its error.
+// its error. A worker that finds the Source dry flushes the sinks, so the
+// last items are acknowledged without waiting out the sinks' flush
+// interval.
 //
 // Back-pressure comes from the sinks: when one is slow or down its queue
 // fills, Put blocks, the workers stop taking work and the items stay with
@@ -191,10 +193,27 @@ func (r *run) observe(outcome string) {
 	}
 }
 
+// idleFlush is how long a worker waits for its next item before it tells
+// the sinks to send what they hold: the source has run dry, and the items
+// whose reports sit in a half-full batch would otherwise wait out the
+// sinks' flush interval before they are acknowledged.
+const idleFlush = 10 * time.Millisecond
+
+func (r *run) flush() {
+	for _, s := range r.sinks {
+		s.Flush()
+	}
+}
+
 // work is one worker: take, process, queue the report, repeat.
 func (r *run) work(ctx context.Context) {
+	idle := time.AfterFunc(time.Hour, r.flush)
+	idle.Stop()
+	defer idle.Stop()
 	for ctx.Err() == nil {
+		idle.Reset(idleFlush)
 		d, err := r.src.Next(ctx)
+		idle.Stop()
 		if err != nil {
 			if ctx.Err() != nil {
 				return

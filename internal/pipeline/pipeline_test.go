@@ -210,3 +210,25 @@ func TestShutdownHandsBackWhatSinksDidNotSettle(t *testing.T) {
 		t.Fatal("the queue does not report the report it could not deliver")
 	}
 }
+
+// TestIdleWorkersFlushTheSinks: the sink waits an hour for a full batch,
+// but once the source has nothing more the workers flush it, and the
+// items are acknowledged at once.
+func TestIdleWorkersFlushTheSinks(t *testing.T) {
+	dst := &batcher{}
+	o := queueOptions()
+	o.Batch, o.FlushInterval = 4, time.Hour
+	q := sink.NewQueue("slow", dst, o)
+	defer q.Close()
+	items := []*item{{id: "a", attempt: 1}, {id: "b", attempt: 1}, {id: "c", attempt: 1}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Stats, 1)
+	go func() { done <- Run(ctx, newSource(items...), echo, []sink.Tracker{q}, Options{Workers: 2}) }()
+	for _, it := range items {
+		waitOutcome(t, it, "ack")
+	}
+	cancel()
+	if st := <-done; st.Acked != 3 {
+		t.Errorf("acked %d, want 3", st.Acked)
+	}
+}

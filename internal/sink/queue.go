@@ -130,6 +130,7 @@ type Queue[T any] struct {
 	o    QueueOptions
 
 	items chan T
+	flush chan struct{} // Flush's request, taken by the sender
 	// closing is closed by Close: Write refuses from then on. sealed is
 	// closed once no Write can add to items any more: the sender then
 	// drains and stops. stop is cancelled when the drain time is over.
@@ -177,10 +178,15 @@ var (
 // reports are settled so far (every ticket up to n is) and a channel that
 // is closed when n next moves or the sink stops for good; after Close,
 // the tickets above n were lost.
+//
+// Flush sends what is queued now without waiting for a full batch or the
+// flush interval, for a caller that knows nothing more will come soon; it
+// does not wait for the delivery.
 type Tracker interface {
 	Sink
 	Put(ctx context.Context, r *report.Report) (ticket uint64, err error)
 	Settled() (n uint64, changed <-chan struct{})
+	Flush()
 }
 
 // NewQueue starts a Queue named name (for errors and metrics) that
@@ -188,7 +194,7 @@ type Tracker interface {
 func NewQueue[T any](name string, b Batcher[T], o QueueOptions) *Queue[T] {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	q := &Queue[T]{name: name, b: b, o: o, items: make(chan T, o.Size),
+	q := &Queue[T]{name: name, b: b, o: o, items: make(chan T, o.Size), flush: make(chan struct{}, 1),
 		closing: make(chan struct{}), sealed: make(chan struct{}), stop: cancel, stopCtx: ctx, done: make(chan struct{}),
 		settledCh: make(chan struct{})}
 	go q.run()
@@ -229,6 +235,16 @@ func (q *Queue[T]) Put(ctx context.Context, r *report.Report) (uint64, error) {
 		return 0, fmt.Errorf("sink: %s: write: queue full: %w", q.name, ctx.Err())
 	case <-q.closing:
 		return 0, fmt.Errorf("sink: %s: write: %w", q.name, ErrClosed)
+	}
+}
+
+// Flush ends the batch being gathered, if any, with the reports queued
+// so far (see Tracker). A Flush while the queue is empty makes the next
+// batch go with what is queued when it starts.
+func (q *Queue[T]) Flush() {
+	select {
+	case q.flush <- struct{}{}:
+	default: // one request is pending already
 	}
 }
 
@@ -321,16 +337,11 @@ func (q *Queue[T]) run() {
 				q.inFlight.Add(1)
 			case <-timer.C:
 				break fill
+			case <-q.flush:
+				batch = q.takeQueued(batch)
+				break fill
 			case <-q.sealed:
-				for len(batch) < q.o.Batch {
-					select {
-					case it := <-q.items:
-						batch = append(batch, it)
-						q.inFlight.Add(1)
-					default:
-						break fill
-					}
-				}
+				batch = q.takeQueued(batch)
 				break fill
 			}
 		}
@@ -346,6 +357,20 @@ func (q *Queue[T]) run() {
 		q.inFlight.Store(0)
 		q.settle(len(batch), false)
 	}
+}
+
+// takeQueued adds to batch, up to a full one, the reports queued now.
+func (q *Queue[T]) takeQueued(batch []T) []T {
+	for len(batch) < q.o.Batch {
+		select {
+		case it := <-q.items:
+			batch = append(batch, it)
+			q.inFlight.Add(1)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // deliver sends batch until it is stored or refused, backing off between

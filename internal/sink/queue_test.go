@@ -358,3 +358,40 @@ func TestQueueLostTicketsStayUnsettled(t *testing.T) {
 		t.Fatalf("settled = %d covers the lost ticket %d", n, tk)
 	}
 }
+
+// TestQueueFlushSendsAPartialBatch: with an hour's flush interval, three
+// reports of a batch of four wait until Flush sends them.
+func TestQueueFlushSendsAPartialBatch(t *testing.T) {
+	f := &fakeBatcher{}
+	o := fastOptions()
+	o.FlushInterval = time.Hour
+	q := NewQueue("fake", f, o)
+	defer q.Close()
+	for i := range 3 {
+		if _, err := q.Put(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	if n, _ := q.Settled(); n != 0 {
+		t.Fatalf("settled = %d before Flush, want 0 (the batch is not full)", n)
+	}
+	q.Flush()
+	deadline := time.After(2 * time.Second)
+	for {
+		n, changed := q.Settled()
+		if n == 3 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("settled = %d after Flush, want 3", n)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sends != 1 || strings.Join(f.got, ",") != "r0,r1,r2" {
+		t.Errorf("%d sends of %v, want one of r0,r1,r2", f.sends, f.got)
+	}
+}

@@ -16,11 +16,11 @@ import (
 // training, and lookups from any number of goroutines need no lock at all.
 // A snapshot does not see later training.
 type Snapshot struct {
-	words  map[string]bayes.Counts
+	words  *countTable
 	totals bayes.Totals
 	// The default classifier's part: feature counts, their totals, and the
 	// regression's weights (nil when it never learned).
-	features      map[string]bayes.Counts
+	features      *countTable
 	featureTotals bayes.Totals
 	weights       *logreg.Model
 }
@@ -41,7 +41,7 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 		if b == nil {
 			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
 		}
-		s.words = make(map[string]bayes.Counts, b.Stats().KeyN/4)
+		s.words = newCountTable(b.Stats().KeyN / 4)
 		cur := b.Cursor()
 		for k, v := cur.First(); k != nil; k, v = cur.Next() {
 			c, err := decodeCounts(v)
@@ -49,7 +49,7 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 				return fmt.Errorf("word %q: %w", k, err)
 			}
 			if c.Weight() >= minWeight {
-				s.words[string(k)] = c
+				s.words.put(k, c)
 			}
 		}
 		return nil
@@ -80,14 +80,14 @@ func (s *Snapshot) loadModel(tx *bolt.Tx) error {
 	if b == nil {
 		return fmt.Errorf("%w: no features bucket", ErrCorrupt)
 	}
-	s.features = make(map[string]bayes.Counts, b.Stats().KeyN)
+	s.features = newCountTable(b.Stats().KeyN)
 	cur := b.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		c, err := decodeCounts(v)
 		if err != nil {
 			return fmt.Errorf("feature %q: %w", k, err)
 		}
-		s.features[string(k)] = c
+		s.features.put(k, c)
 	}
 	m := tx.Bucket(bucketModel)
 	if m == nil {
@@ -114,7 +114,7 @@ func (s *Snapshot) LookupModel(features []string, out []bayes.Counts, hashed []u
 		return Evidence{}, fmt.Errorf("tokendb: snapshot lookup: %d results for %d features", len(out), len(features))
 	}
 	for i, f := range features {
-		out[i] = s.features[f]
+		out[i] = s.features.get(f)
 	}
 	ev := Evidence{Totals: s.featureTotals}
 	if s.weights != nil {
@@ -135,10 +135,10 @@ func (s *Snapshot) Lookup(words []string, out []bayes.Counts) (bayes.Totals, err
 		return bayes.Totals{}, fmt.Errorf("tokendb: snapshot lookup: %d results for %d words", len(out), len(words))
 	}
 	for i, w := range words {
-		out[i] = s.words[w]
+		out[i] = s.words.get(w)
 	}
 	return s.totals, nil
 }
 
 // Len is the number of words held.
-func (s *Snapshot) Len() int { return len(s.words) }
+func (s *Snapshot) Len() int { return s.words.len() }

@@ -1,0 +1,44 @@
+package tokendb
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/mailsift/mailsift/internal/bayes"
+)
+
+// TestCountTable: every token put is found with its counts through
+// several doublings, a token put twice keeps the last counts, and others
+// are zero, as on a nil table.
+func TestCountTable(t *testing.T) {
+	tab := newCountTable(0)
+	const n = 5000
+	for i := range n {
+		tab.put([]byte("tok"+strconv.Itoa(i)), bayes.Counts{Good: uint32(i), Spam: uint32(2 * i)})
+	}
+	tab.put([]byte("tok7"), bayes.Counts{Good: 70, Spam: 71})
+	if tab.len() != n {
+		t.Errorf("len %d, want %d", tab.len(), n)
+	}
+	if 2*tab.len() > len(tab.slots) {
+		t.Errorf("%d tokens in %d slots: more than half full", tab.len(), len(tab.slots))
+	}
+	for i := range n {
+		want := bayes.Counts{Good: uint32(i), Spam: uint32(2 * i)}
+		if i == 7 {
+			want = bayes.Counts{Good: 70, Spam: 71}
+		}
+		if got := tab.get("tok" + strconv.Itoa(i)); got != want {
+			t.Fatalf("tok%d: %+v, want %+v", i, got, want)
+		}
+	}
+	for _, k := range []string{"", "tok", "tok5000", "TOK1"} {
+		if got := tab.get(k); got != (bayes.Counts{}) {
+			t.Errorf("%q: %+v, want zero", k, got)
+		}
+	}
+	var none *countTable
+	if none.get("tok1") != (bayes.Counts{}) || none.len() != 0 {
+		t.Error("a nil table is not empty")
+	}
+}

@@ -21,7 +21,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/mail"
@@ -99,16 +101,43 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 		v.Result, err = f.Score(toks)
 		return v, err
 	}
-	features := Distinct(f.Tokens.Features(m))
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
+	sc.features = Distinct(f.Tokens.AppendFeatures(sc.features, m))
+	sc.hashed = tokendb.Regression.AppendFeatures(sc.hashed, sc.features, m.Raw)
+	sc.counts = slices.Grow(sc.counts, len(sc.features))[:len(sc.features)]
 	v.Defects = m.Defects
-	v.Result, err = f.ScoreFeatures(features, Hashed(features, m.Raw))
+	v.Result, err = f.score(sc.features, sc.hashed, sc.counts)
 	return v, err
+}
+
+// scratch holds the slices of one classification, reused through
+// scratchPool: a mail's features, hashes and counts are most of what
+// classifying it allocates.
+type scratch struct {
+	features []string
+	hashed   []uint32
+	counts   []bayes.Counts
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// release empties sc, letting go of the features' strings, and puts it
+// back in the pool.
+func (sc *scratch) release() {
+	clear(sc.features[:cap(sc.features)])
+	sc.features, sc.hashed, sc.counts = sc.features[:0], sc.hashed[:0], sc.counts[:0]
+	scratchPool.Put(sc)
 }
 
 // ScoreFeatures decides on a message with the default classifier, from its
 // distinct features and their hashes.
 func (f *Filter) ScoreFeatures(features []string, hashed []uint32) (bayes.Result, error) {
-	counts := make([]bayes.Counts, len(features))
+	return f.score(features, hashed, make([]bayes.Counts, len(features)))
+}
+
+// score is ScoreFeatures with counts, as long as features, to fill.
+func (f *Filter) score(features []string, hashed []uint32, counts []bayes.Counts) (bayes.Result, error) {
 	ev, err := f.Store.LookupModel(features, counts, hashed)
 	if err != nil {
 		return bayes.Result{}, fmt.Errorf("filter: %w", err)

@@ -85,17 +85,25 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // in order, which for the few thousand of a message is twice as fast as
 // sorting them; wider tables sort.
 func (p Params) Features(tokens []string, raw []byte) []uint32 {
+	return p.AppendFeatures(nil, tokens, raw)
+}
+
+// AppendFeatures is Features appending to dst (which it may reorder when
+// the table is wider than the bitmap), so that a caller can reuse one
+// slice from message to message.
+func (p Params) AppendFeatures(dst []uint32, tokens []string, raw []byte) []uint32 {
 	mask := uint32(1)<<p.Bits - 1
 	text := prefix(raw, p.Grams)
 	if p.Bits > bitmapBits {
-		out := make([]uint32, 0, len(tokens)+len(text))
+		out := slices.Grow(dst, len(tokens)+len(text))
+		start := len(out)
 		for _, t := range tokens {
 			out = append(out, hashString(offsetToken, t)&mask)
 		}
 		for i := 0; i+4 <= len(text); i++ {
 			out = append(out, hashGram(text[i:i+4])&mask)
 		}
-		return slices.Compact(radixSort(out, p.Bits))
+		return append(out[:start], slices.Compact(radixSort(out[start:], p.Bits))...)
 	}
 	bm := bitmaps.Get().(*bitmap)
 	for _, t := range tokens {
@@ -104,7 +112,7 @@ func (p Params) Features(tokens []string, raw []byte) []uint32 {
 	for i := 0; i+4 <= len(text); i++ {
 		bm.mark(hashGram(text[i:i+4]) & mask)
 	}
-	out := bm.drain(make([]uint32, 0, bm.marked))
+	out := bm.drain(slices.Grow(dst, bm.marked))
 	bitmaps.Put(bm)
 	return out
 }

@@ -18,7 +18,13 @@ import (
 // characters give overlapping pairs, since those scripts do not separate
 // words.
 func (o Options) Features(m *mail.Message) []string {
-	_, feats, _ := o.scan(m, false, true)
+	return o.AppendFeatures(nil, m)
+}
+
+// AppendFeatures is Features appending to dst, so that a caller can
+// reuse one slice from message to message.
+func (o Options) AppendFeatures(dst []string, m *mail.Message) []string {
+	_, feats, _ := o.scan(m, false, true, dst)
 	return feats
 }
 
@@ -26,12 +32,12 @@ func (o Options) Features(m *mail.Message) []string {
 // Message gives them) and the features, from one pass over its text: each
 // part is decoded and each HTML part parsed once.
 func (o Options) WordsAndFeatures(m *mail.Message) (words, features []string, defects []mail.Defect) {
-	return o.scan(m, true, true)
+	return o.scan(m, true, true, nil)
 }
 
-// scan reads m once and collects SpamOracle's words, the features, or
-// both.
-func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool) (words, feats []string, defects []mail.Defect) {
+// scan reads m once and collects SpamOracle's words, the features
+// (appended to feats), or both.
+func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool, feats []string) (words, _ []string, defects []mail.Defect) {
 	var w *wordSplitter
 	if wantWords {
 		words = make([]string, 0, len(m.Raw)/8+16)
@@ -45,7 +51,9 @@ func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool) (words, fea
 	var body *wordSplitter
 	add := func(s string) { feats = append(feats, s) }
 	if wantFeatures {
-		feats = make([]string, 0, len(m.Raw)/6+32)
+		if feats == nil {
+			feats = make([]string, 0, len(m.Raw)/6+32)
+		}
 		o.headerFeatures(m.Root.Header, add)
 		body = &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
 	}

@@ -87,7 +87,7 @@ func Words(text string) []string {
 // Message returns the tokens of m in stream order (headers first, then the
 // bodies), with repeats, and the defects met while decoding its text.
 func (o Options) Message(m *mail.Message) ([]string, []mail.Defect) {
-	toks, _, defects := o.scan(m, true, false)
+	toks, _, defects := o.scan(m, true, false, nil)
 	return toks, defects
 }
 

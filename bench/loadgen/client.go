@@ -101,8 +101,22 @@ func (c *client) exchange(mail []byte) (status int, keep bool, err error) {
 	return readResponse(c.br)
 }
 
-// readResponse reads one HTTP/1.1 response and discards its body.
+// readResponse reads one HTTP/1.1 response and discards its body. An
+// interim response (100 Continue, 103 Early Hints) is skipped.
 func readResponse(br *bufio.Reader) (status int, keep bool, err error) {
+	for {
+		status, keep, err = readOne(br)
+		if err != nil || status/100 != 1 {
+			return status, keep, err
+		}
+		if status == http.StatusSwitchingProtocols {
+			return status, false, errors.New("read response: the server switched protocols")
+		}
+	}
+}
+
+// readOne reads one response, final or interim.
+func readOne(br *bufio.Reader) (status int, keep bool, err error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return 0, false, fmt.Errorf("read response: %w", err)

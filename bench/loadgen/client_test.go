@@ -26,6 +26,8 @@ func TestReadResponse(t *testing.T) {
 		{"1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", 200, true, "", false},
 		{"to EOF", "HTTP/1.1 200 OK\r\n\r\nall of it", 200, false, "", false},
 		{"no content", "HTTP/1.1 204 No Content\r\n\r\nNEXT", 204, true, "NEXT", false},
+		{"continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxNEXT", 200, true, "NEXT", false},
+		{"switching", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", 101, false, "", true},
 		{"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", 0, false, "", true},
 		{"not http", "SSH-2.0-OpenSSH\r\n", 0, false, "", true},
 		{"bad length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 200, false, "", true},

@@ -189,6 +189,10 @@ func parseFlags(args []string, stderr io.Writer) (config, bool, error) {
 		if !ok || strings.TrimSpace(k) == "" {
 			return cfg, false, fmt.Errorf("-header %q: want 'Key: value'", h)
 		}
+		switch http.CanonicalHeaderKey(strings.TrimSpace(k)) {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Expect":
+			return cfg, false, fmt.Errorf("-header %q: the load generator sets that field itself", h)
+		}
 		cfg.header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	return cfg, asJSON, nil

@@ -229,6 +229,9 @@ func TestRunUsage(t *testing.T) {
 		{"-url", "http://127.0.0.1:1/", "-list", list, "-c", "0"},
 		{"-url", "http://127.0.0.1:1/", "-list", list, "-n", "5", "-duration", "1s"},
 		{"-url", "http://127.0.0.1:1/", "-list", list, "-header", "no colon"},
+		{"-url", "http://127.0.0.1:1/", "-list", list, "-header", "Host: other"},
+		{"-url", "http://127.0.0.1:1/", "-list", list, "-header", "content-length: 5"},
+		{"-url", "https://127.0.0.1:1/", "-list", list},
 		{"-url", "http://127.0.0.1:1/", "-list", filepath.Join(t.TempDir(), "missing")},
 		{"-url", "http://127.0.0.1:1/", "-dir", t.TempDir()},
 	} {

@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -277,18 +276,15 @@ func (s *Server) reply(w http.ResponseWriter, status int, v any) {
 // has answered and returns nil.
 func (s *Server) readMail(w http.ResponseWriter, r *http.Request) []byte {
 	limit := s.cfg.Load().MaxBytes
-	body := http.MaxBytesReader(w, r.Body, limit)
-	var raw []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= limit {
-		// The size is known: one allocation instead of ReadAll's doublings.
-		raw = make([]byte, n)
-		if _, err = io.ReadFull(body, raw); err != nil {
-			raw = nil
-		}
-	} else {
-		raw, err = io.ReadAll(body)
+	// A body of known length up to 64 KiB, most mail, is read into one
+	// allocation; beyond that memory grows only as the bytes arrive, so
+	// a request that claims a large body and sends none costs little.
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 {
+		buf.Grow(int(min(n, 64<<10)) + bytes.MinRead)
 	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	raw := buf.Bytes()
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

@@ -339,6 +339,9 @@ func (q *Queue[T]) run() {
 				break fill
 			case <-q.flush:
 				batch = q.takeQueued(batch)
+				if len(q.items) > 0 {
+					q.Flush() // the rest of what was queued goes in the next batch
+				}
 				break fill
 			case <-q.sealed:
 				batch = q.takeQueued(batch)

@@ -395,3 +395,46 @@ func TestQueueFlushSendsAPartialBatch(t *testing.T) {
 		t.Errorf("%d sends of %v, want one of r0,r1,r2", f.sends, f.got)
 	}
 }
+
+// TestQueueFlushSendsMoreThanABatch: ten reports queued behind a slow
+// send, then one Flush: all of them go, in batches of four, without
+// waiting for the flush interval.
+func TestQueueFlushSendsMoreThanABatch(t *testing.T) {
+	release := make(chan struct{})
+	var first sync.Once
+	f := &fakeBatcher{fail: func(int, []string) ([]string, int, error) {
+		first.Do(func() { <-release })
+		return nil, 0, nil
+	}}
+	o := fastOptions()
+	o.FlushInterval = time.Hour
+	q := NewQueue("fake", f, o)
+	defer q.Close()
+	put := func(i int) {
+		if _, err := q.Put(context.Background(), rep(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0)
+	q.Flush() // r0 goes alone, and its send hangs
+	for i := 1; i < 10; i++ {
+		put(i)
+	}
+	q.Flush()
+	close(release)
+	deadline := time.After(2 * time.Second)
+	for {
+		n, changed := q.Settled()
+		if n == 10 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("settled = %d after one Flush, want 10", n)
+		}
+	}
+	if f.maxSeen > o.Batch {
+		t.Errorf("a batch of %d, above %d", f.maxSeen, o.Batch)
+	}
+}

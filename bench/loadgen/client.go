@@ -80,10 +80,17 @@ func (c *client) post(mail []byte) (int, error) {
 	}
 	status, keep, err := c.exchange(mail)
 	if err != nil || !keep {
+		c.close()
+	}
+	return status, err
+}
+
+// close closes the connection, if one is open.
+func (c *client) close() {
+	if c.conn != nil {
 		_ = c.conn.Close()
 		c.conn = nil
 	}
-	return status, err
 }
 
 // exchange writes the request and reads the response on the open

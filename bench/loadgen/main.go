@@ -360,9 +360,7 @@ func (l *loader) post(c *client, mail []byte, t *tally) {
 // close closes the clients' connections.
 func (l *loader) close() {
 	for _, c := range l.clients {
-		if c.conn != nil {
-			_ = c.conn.Close()
-		}
+		c.close()
 	}
 }
 

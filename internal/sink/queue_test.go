@@ -316,18 +316,7 @@ func TestQueueTracksSettledReports(t *testing.T) {
 		t.Fatalf("settled = %d while the destination fails", n)
 	}
 	failing.Store(false)
-	deadline := time.After(2 * time.Second)
-	for {
-		n, changed := q.Settled()
-		if n == 3 {
-			break
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("settled = %d after recovery, want 3", n)
-		}
-	}
+	waitSettled(t, q, 3, "after recovery")
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -377,18 +366,7 @@ func TestQueueFlushSendsAPartialBatch(t *testing.T) {
 		t.Fatalf("settled = %d before Flush, want 0 (the batch is not full)", n)
 	}
 	q.Flush()
-	deadline := time.After(2 * time.Second)
-	for {
-		n, changed := q.Settled()
-		if n == 3 {
-			break
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("settled = %d after Flush, want 3", n)
-		}
-	}
+	waitSettled(t, q, 3, "after Flush")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sends != 1 || strings.Join(f.got, ",") != "r0,r1,r2" {
@@ -422,19 +400,26 @@ func TestQueueFlushSendsMoreThanABatch(t *testing.T) {
 	}
 	q.Flush()
 	close(release)
+	waitSettled(t, q, 10, "after one Flush")
+	if f.maxSeen > o.Batch {
+		t.Errorf("a batch of %d, above %d", f.maxSeen, o.Batch)
+	}
+}
+
+// waitSettled waits up to 2 s for q to have settled want reports, and
+// fails saying when (after what) it did not.
+func waitSettled[T any](t *testing.T, q *Queue[T], want uint64, when string) {
+	t.Helper()
 	deadline := time.After(2 * time.Second)
 	for {
 		n, changed := q.Settled()
-		if n == 10 {
-			break
+		if n == want {
+			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("settled = %d after one Flush, want 10", n)
+			t.Fatalf("settled = %d %s, want %d", n, when, want)
 		}
-	}
-	if f.maxSeen > o.Batch {
-		t.Errorf("a batch of %d, above %d", f.maxSeen, o.Batch)
 	}
 }

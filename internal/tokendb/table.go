@@ -32,8 +32,8 @@ func newCountTable(capacity int) *countTable {
 	return &countTable{seed: maphash.MakeSeed(), slots: make([]countSlot, size)}
 }
 
-// key is the hash of a token, never 0.
-func key(h uint64) uint64 { return max(h, 1) }
+// slotKey is the hash of a token, never 0.
+func slotKey(h uint64) uint64 { return max(h, 1) }
 
 // put stores the counts of the token k, growing the table when it is half
 // full.
@@ -41,7 +41,7 @@ func (t *countTable) put(k []byte, c bayes.Counts) {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	if t.insert(key(maphash.Bytes(t.seed, k)), c) {
+	if t.insert(slotKey(maphash.Bytes(t.seed, k)), c) {
 		t.n++
 	}
 }
@@ -78,7 +78,7 @@ func (t *countTable) get(k string) bayes.Counts {
 	if t == nil {
 		return bayes.Counts{}
 	}
-	h := key(maphash.String(t.seed, k))
+	h := slotKey(maphash.String(t.seed, k))
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]

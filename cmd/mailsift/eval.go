@@ -23,6 +23,7 @@ import (
 	"github.com/mailsift/mailsift/internal/mailbox"
 	"github.com/mailsift/mailsift/internal/progress"
 	"github.com/mailsift/mailsift/internal/tokendb"
+	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
 // evalInput is a source of labelled mail: paths (mailboxes, directories)
@@ -313,7 +314,7 @@ func loadLabelled(e env, inputs []evalInput, root string, folds int, classifier 
 			if classifier == filter.SpamOracle {
 				toks, _ = tok.Message(parsed)
 			} else {
-				toks = filter.Distinct(tok.Features(parsed))
+				toks = tokenize.Distinct(tok.Features(parsed))
 				idx = lr.Features(toks, m.Raw)
 			}
 			em := evalMessage{origin: m.Origin, path: m.Path, index: m.Index, spam: in.spam,

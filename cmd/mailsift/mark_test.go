@@ -49,7 +49,10 @@ func TestMarkNeverLosesMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(truncated, whole[:len(whole)/3], 0o600); err != nil {
+	// The file ends in space bbolt allocated ahead and never wrote: keep a
+	// third of the part that holds data.
+	data := bytes.TrimRight(whole, "\x00")
+	if err := os.WriteFile(truncated, data[:len(data)/3], 0o600); err != nil {
 		t.Fatal(err)
 	}
 	big := "Subject: big\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("free money click here now offer\r\n", 50<<20/32)

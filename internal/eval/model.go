@@ -71,7 +71,7 @@ func (m *Model) Fit() {
 	if m.fitted {
 		return
 	}
-	r, _ := logreg.Fit(m.params, m.keys, func(i int) (logreg.Example, error) { return m.examples[i], nil })
+	r, _ := logreg.Fit(m.params, m.keys, func(i int, _ []uint32) (logreg.Example, error) { return m.examples[i], nil })
 	m.regression, m.fitted = r, true
 }
 

@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -103,7 +102,7 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
-	sc.features = Distinct(f.Tokens.AppendFeatures(sc.features, m))
+	sc.features = tokenize.Distinct(f.Tokens.AppendFeatures(sc.features, m))
 	sc.hashed = tokendb.Regression.AppendFeatures(sc.hashed, sc.features, m.Raw)
 	sc.counts = slices.Grow(sc.counts, len(sc.features))[:len(sc.features)]
 	v.Defects = m.Defects
@@ -151,7 +150,7 @@ func (f *Filter) score(features []string, hashed []uint32, counts []bayes.Counts
 // default classifier's features and their hashes.
 func TrainingDoc(raw []byte, tok tokenize.Options, ignore ...string) tokendb.Doc {
 	words, features, _ := tok.WordsAndFeatures(mail.Parse(raw))
-	features = Distinct(features)
+	features = tokenize.Distinct(features)
 	return tokendb.NewDoc(Hash(raw, ignore...), words).WithFeatures(features, Hashed(features, raw))
 }
 
@@ -160,40 +159,6 @@ func TrainingDoc(raw []byte, tok tokenize.Options, ignore ...string) tokendb.Doc
 func Hashed(features []string, raw []byte) []uint32 {
 	return tokendb.Regression.Features(features, raw)
 }
-
-// Distinct keeps the first occurrence of each feature, in place.
-func Distinct(features []string) []string {
-	// An open-addressing set of the kept features: slots hold 1 + their
-	// index in out, 0 when free, and are at most half full.
-	var small [1024]int32
-	size := 64
-	for size < 2*len(features) {
-		size *= 2
-	}
-	slots := small[:]
-	if size > len(small) {
-		slots = make([]int32, size)
-	}
-	slots = slots[:size]
-	mask := uint64(size - 1)
-	out := features[:0]
-	for _, t := range features {
-		for i := maphash.String(distinctSeed, t) & mask; ; i = (i + 1) & mask {
-			k := slots[i]
-			if k == 0 {
-				slots[i] = int32(len(out) + 1)
-				out = append(out, t)
-				break
-			}
-			if out[k-1] == t {
-				break
-			}
-		}
-	}
-	return out
-}
-
-var distinctSeed = maphash.MakeSeed()
 
 // Score decides on a message from its tokens, in stream order with repeats,
 // as the tokenizer gives them.

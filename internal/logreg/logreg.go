@@ -22,6 +22,7 @@ import (
 	"cmp"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -260,30 +261,58 @@ const Orders = 8
 // number), and returns their mean. An on-line learner's result depends on
 // the order of its last few hundred steps; the mean of several orders
 // depends far less, and no longer on the order the user trained in.
-// example(i) may return the same slice for every call.
-func Fit(p Params, keys [][32]byte, example func(i int) (Example, error)) (*Model, error) {
+//
+// The orders are trained on all cores at once, and added up in their
+// order, so the result is the same bit for bit on any number of cores.
+// example(i, buf) returns example i with its indices appended to buf[:0];
+// it is called from several goroutines at once.
+func Fit(p Params, keys [][32]byte, example func(i int, buf []uint32) (Example, error)) (*Model, error) {
 	out := New(p)
-	perm := make([]int, len(keys))
-	salted := make([]uint32, len(keys))
-	for o := range Orders {
-		m := New(p)
-		for i := range keys {
-			perm[i] = i
-			salted[i] = hashBytes(offsetToken^uint32(o+1)*prime, keys[i][:])
+	workers := min(runtime.GOMAXPROCS(0), Orders)
+	models := make([]*Model, workers)
+	for w := range models {
+		models[w] = New(p)
+	}
+	errs := make([]error, workers)
+	for first := 0; first < Orders; first += workers {
+		n := min(workers, Orders-first)
+		var wg sync.WaitGroup
+		for w := range n {
+			wg.Go(func() { errs[w] = models[w].fitOrder(first+w, keys, example) })
 		}
-		slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(salted[a], salted[b]) })
-		for _, i := range perm {
-			ex, err := example(i)
-			if err != nil {
-				return nil, err
+		wg.Wait()
+		for w := range n {
+			if errs[w] != nil {
+				return nil, errs[w]
 			}
-			for range max(ex.Repeat, 1) {
-				m.Train(ex.Idx, ex.Spam)
+			for i, x := range models[w].W {
+				out.W[i] += x / Orders
 			}
-		}
-		for i, w := range m.W {
-			out.W[i] += w / Orders
 		}
 	}
 	return out, nil
+}
+
+// fitOrder trains m from zero with one pass over the examples in order o.
+func (m *Model) fitOrder(o int, keys [][32]byte, example func(i int, buf []uint32) (Example, error)) error {
+	clear(m.W)
+	perm := make([]int, len(keys))
+	salted := make([]uint32, len(keys))
+	for i := range keys {
+		perm[i] = i
+		salted[i] = hashBytes(offsetToken^uint32(o+1)*prime, keys[i][:])
+	}
+	slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(salted[a], salted[b]) })
+	var buf []uint32
+	for _, i := range perm {
+		ex, err := example(i, buf)
+		if err != nil {
+			return err
+		}
+		buf = ex.Idx
+		for range max(ex.Repeat, 1) {
+			m.Train(ex.Idx, ex.Spam)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -78,7 +79,7 @@ func TestFitOrderAndRepeat(t *testing.T) {
 		exs = append(exs, Example{Idx: p.Features(nil, []byte(text)), Spam: i%2 == 0, Repeat: 1})
 	}
 	fit := func(keys [][32]byte, exs []Example) *Model {
-		m, err := Fit(p, keys, func(i int) (Example, error) { return exs[i], nil })
+		m, err := Fit(p, keys, func(i int, _ []uint32) (Example, error) { return exs[i], nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,8 +96,47 @@ func TestFitOrderAndRepeat(t *testing.T) {
 	if c := fit(keys, exs); c.Margin(exs[0].Idx) <= a.Margin(exs[0].Idx) {
 		t.Error("repeating a spam did not raise its margin")
 	}
-	if _, err := Fit(p, keys, func(int) (Example, error) { return Example{}, fmt.Errorf("boom") }); err == nil {
+	if _, err := Fit(p, keys, func(int, []uint32) (Example, error) { return Example{}, fmt.Errorf("boom") }); err == nil {
 		t.Error("Fit hid the example error")
+	}
+}
+
+// Fit trains its orders on all cores and still gives, bit for bit, the
+// mean of the orders trained one after the other, on any number of cores.
+func TestFitIsTheSameOnAnyNumberOfCores(t *testing.T) {
+	p := Params{Bits: 12, Rate: 0.05, Grams: 3000}
+	var keys [][32]byte
+	var exs []Example
+	for i := range 60 {
+		text := fmt.Sprintf("note %d %s", i, map[bool]string{true: "win a prize now", false: "the agenda for monday"}[i%3 == 0])
+		keys = append(keys, sha256.Sum256([]byte(text)))
+		exs = append(exs, Example{Idx: p.Features(nil, []byte(text)), Spam: i%3 == 0, Repeat: 1 + i%2})
+	}
+	example := func(i int, buf []uint32) (Example, error) {
+		ex := exs[i]
+		ex.Idx = append(buf[:0], ex.Idx...)
+		return ex, nil
+	}
+	want := New(p)
+	for o := range Orders {
+		m := New(p)
+		if err := m.fitOrder(o, keys, example); err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range m.W {
+			want.W[i] += w / Orders
+		}
+	}
+	for _, procs := range []int{1, 2, 3, 8} {
+		old := runtime.GOMAXPROCS(procs)
+		got, err := Fit(p, keys, example)
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.W, want.W) {
+			t.Errorf("GOMAXPROCS=%d: Fit differs from the orders trained in turn", procs)
+		}
 	}
 }
 

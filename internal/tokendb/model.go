@@ -62,38 +62,42 @@ func (b *batch) writeVectors(tx *bolt.Tx) error {
 
 // refit fits the regression from zero over every stored vector, with
 // logreg.Fit: a message reinforced by train-until-no-error is presented as
-// often as it was.
+// often as it was. One cursor pass collects the vectors, still encoded
+// (the slices stay valid until the transaction writes again), with their
+// classes; Fit decodes them on every core.
 func refit(tx *bolt.Tx) error {
 	vec, ledger, model := tx.Bucket(bucketVectors), tx.Bucket(bucketLedger), tx.Bucket(bucketModel)
 	if vec == nil || ledger == nil || model == nil {
 		return fmt.Errorf("%w: missing bucket", ErrCorrupt)
 	}
-	var keys [][32]byte
+	var (
+		keys    [][32]byte
+		vectors [][]byte
+		spam    []bool
+	)
 	cur := vec.Cursor()
-	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if len(k) != 32 {
 			return fmt.Errorf("%w: vector key %x", ErrCorrupt, k)
 		}
-		keys = append(keys, [32]byte(k))
-	}
-	var idx []uint32
-	m, err := logreg.Fit(Regression, keys, func(i int) (logreg.Example, error) {
-		v := vec.Get(keys[i][:])
-		repeat, err := vectorRepeat(v)
-		if err != nil {
-			return logreg.Example{}, err
+		if _, err := vectorRepeat(v); err != nil {
+			return err
 		}
-		c, err := decodeClass(ledger.Get(keys[i][:]))
+		c, err := decodeClass(ledger.Get(k))
 		if err != nil {
-			return logreg.Example{}, err
+			return err
 		}
 		if c == 0 {
-			return logreg.Example{}, fmt.Errorf("%w: vector %x not in the ledger", ErrCorrupt, keys[i])
+			return fmt.Errorf("%w: vector %x not in the ledger", ErrCorrupt, k)
 		}
-		if idx, err = decodeVector(v, idx[:0]); err != nil {
+		keys, vectors, spam = append(keys, [32]byte(k)), append(vectors, v), append(spam, c == Spam)
+	}
+	m, err := logreg.Fit(Regression, keys, func(i int, buf []uint32) (logreg.Example, error) {
+		idx, err := decodeVector(vectors[i], buf[:0])
+		if err != nil {
 			return logreg.Example{}, err
 		}
-		return logreg.Example{Idx: idx, Spam: c == Spam, Repeat: repeat}, nil
+		return logreg.Example{Idx: idx, Spam: spam[i], Repeat: int(vectors[i][0])}, nil
 	})
 	if err != nil {
 		return err
@@ -127,15 +131,24 @@ func vectorRepeat(v []byte) (int, error) {
 
 func decodeVector(v []byte, into []uint32) ([]uint32, error) {
 	limit := uint64(1) << Regression.Bits
+	into = slices.Grow(into, len(v)-1)
 	prev := uint64(0)
 	for p := 1; p < len(v); {
-		gap, n := binary.Uvarint(v[p:])
-		if n <= 0 || prev+gap >= limit {
+		if b := v[p]; b < 0x80 { // most gaps take one byte
+			prev += uint64(b)
+			p++
+		} else {
+			gap, n := binary.Uvarint(v[p:])
+			if n <= 0 || gap >= limit {
+				return nil, fmt.Errorf("%w: bad vector", ErrCorrupt)
+			}
+			prev += gap
+			p += n
+		}
+		if prev >= limit {
 			return nil, fmt.Errorf("%w: bad vector", ErrCorrupt)
 		}
-		prev += gap
 		into = append(into, uint32(prev))
-		p += n
 	}
 	return into, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/mailsift/mailsift/internal/bayes"
@@ -215,10 +216,11 @@ func openBoltOnce(path string, readOnly, create bool) (bdb *bolt.DB, err error) 
 	return bolt.Open(path, 0o600, &bolt.Options{
 		// A non-zero timeout shorter than bbolt's 50ms retry interval
 		// makes bbolt try the lock exactly once; openBolt polls.
-		Timeout:      time.Nanosecond,
-		ReadOnly:     readOnly,
-		FreelistType: bolt.FreelistMapType,
-		NoStatistics: true,
+		Timeout:         time.Nanosecond,
+		ReadOnly:        readOnly,
+		FreelistType:    bolt.FreelistMapType,
+		NoStatistics:    true,
+		InitialMmapSize: initialMmapSize(readOnly),
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			if !create {
 				flag &^= os.O_CREATE
@@ -228,6 +230,19 @@ func openBoltOnce(path string, readOnly, create bool) (bdb *bolt.DB, err error) 
 			return f, err
 		},
 	})
+}
+
+// initialMmapSize reserves address space for a writer's file to grow
+// into: without it, every time a training run outgrows the mapping bbolt
+// copies every key and value the transaction holds out of the old mapping
+// before it maps the file again. Only address space is reserved; memory
+// comes as the file grows. bbolt then grows the file in steps of 16 MB,
+// left sparse until pages are written.
+func initialMmapSize(readOnly bool) int {
+	if readOnly || strconv.IntSize < 64 {
+		return 0
+	}
+	return 1 << 30
 }
 
 // openError maps bbolt's open errors to ours.

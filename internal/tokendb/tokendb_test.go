@@ -254,8 +254,8 @@ func TestOpenErrors(t *testing.T) {
 		}), Options{}, ErrCorrupt},
 		{"truncated to 100 bytes", writeFile(t, whole[:100]), Options{}, ErrCorrupt},
 		{"truncated after meta pages", writeFile(t, whole[:3*4096]), Options{}, ErrCorrupt},
-		{"truncated to half", writeFile(t, whole[:len(whole)/2]), Options{}, ErrCorrupt},
-		{"truncated to half read-only", writeFile(t, whole[:len(whole)/2]), Options{ReadOnly: true}, ErrCorrupt},
+		{"truncated to half", writeFile(t, whole[:used/2]), Options{}, ErrCorrupt},
+		{"truncated to half read-only", writeFile(t, whole[:used/2]), Options{ReadOnly: true}, ErrCorrupt},
 		{"last used page cut", writeFile(t, whole[:used-4096]), Options{}, ErrCorrupt},
 		{"last used page cut read-only", writeFile(t, whole[:used-4096]), Options{ReadOnly: true}, ErrCorrupt},
 	}

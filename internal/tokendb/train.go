@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/tokenize"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -34,22 +35,9 @@ type Doc struct {
 // count, copied into one compact string: the tokens are usually slices of
 // the message's decoded text, which a training run should not hold on to.
 func NewDoc(hash [32]byte, tokens []string) Doc {
-	// Distinct words are far fewer than tokens in a long mail; a map sized
-	// to the tokens would mostly be cleared memory.
-	index := make(map[string]int, min(len(tokens)/4, 512))
 	d := Doc{Hash: hash}
-	size := 0
-	for _, t := range tokens {
-		if i, ok := index[t]; ok {
-			d.Counts[i]++
-			continue
-		}
-		index[t] = len(d.Words)
-		d.Words = append(d.Words, t)
-		d.Counts = append(d.Counts, 1)
-		size += len(t)
-	}
-	compact(d.Words, size)
+	d.Words, d.Counts = tokenize.Count(tokens)
+	compact(d.Words)
 	return d
 }
 
@@ -57,23 +45,18 @@ func NewDoc(hash [32]byte, tokens []string) Doc {
 // features (repeats are dropped, the strings copied compactly) and its
 // hashed indices.
 func (d Doc) WithFeatures(features []string, hashed []uint32) Doc {
-	seen := make(map[string]bool, len(features))
-	out := make([]string, 0, len(features))
-	size := 0
-	for _, f := range features {
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-			size += len(f)
-		}
-	}
-	compact(out, size)
-	d.Features, d.Hashed = out, hashed
+	d.Features = tokenize.Distinct(slices.Clone(features))
+	compact(d.Features)
+	d.Hashed = hashed
 	return d
 }
 
-// compact copies the strings into one allocation of size bytes.
-func compact(ss []string, size int) {
+// compact copies the strings into one allocation.
+func compact(ss []string) {
+	size := 0
+	for _, w := range ss {
+		size += len(w)
+	}
 	var sb strings.Builder
 	sb.Grow(size)
 	for _, w := range ss {

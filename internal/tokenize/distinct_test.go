@@ -1,0 +1,40 @@
+package tokenize
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// Distinct keeps the first occurrence of each token, in order, and Count
+// counts them, for short lists and for lists longer than the set's
+// built-in table.
+func TestDistinctAndCount(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 500, 3000} {
+		var in []string
+		for i := range n {
+			in = append(in, "f"+strconv.Itoa(i*7919%(n/3+1)))
+		}
+		var want []string
+		wantCounts := map[string]uint32{}
+		for _, f := range in {
+			if !slices.Contains(want, f) {
+				want = append(want, f)
+			}
+			wantCounts[f]++
+		}
+		if got := Distinct(slices.Clone(in)); !slices.Equal(got, want) {
+			t.Errorf("n=%d: Distinct gave %d tokens, want %d", n, len(got), len(want))
+		}
+		got, counts := Count(in)
+		if !slices.Equal(got, want) {
+			t.Errorf("n=%d: Count gave %d tokens, want %d", n, len(got), len(want))
+			continue
+		}
+		for i, f := range got {
+			if counts[i] != wantCounts[f] {
+				t.Errorf("n=%d: %q counted %d times, want %d", n, f, counts[i], wantCounts[f])
+			}
+		}
+	}
+}

@@ -300,44 +300,47 @@ func (s *Server) readMail(w http.ResponseWriter, r *http.Request) []byte {
 	return raw
 }
 
-// slot waits for a free slot within the request's deadline; on failure
-// it has answered and returns nil.
-func (s *Server) slot(ctx context.Context, w http.ResponseWriter) (release func()) {
+// admit reads the mail of a request and takes a processing slot, waiting
+// for one until the request's deadline, which it returns. On failure it
+// has answered and returns nil; otherwise release must be called when the
+// mail is processed. A free slot is taken without a timer: most requests
+// find one.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (raw []byte, deadline time.Time, release func()) {
+	if raw = s.readMail(w, r); raw == nil {
+		return nil, time.Time{}, nil
+	}
+	deadline = time.Now().Add(s.cfg.Load().RequestTimeout)
 	select {
 	case s.slots <- struct{}{}:
-		return func() { <-s.slots }
-	case <-ctx.Done():
-		s.fail(w, http.StatusServiceUnavailable, "busy", "every slot stayed busy until the request's deadline")
-		return nil
+		return raw, deadline, s.releaseSlot
+	default:
 	}
+	wait := time.NewTimer(time.Until(deadline))
+	defer wait.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return raw, deadline, s.releaseSlot
+	case <-wait.C:
+	case <-r.Context().Done():
+	}
+	s.fail(w, http.StatusServiceUnavailable, "busy", "every slot stayed busy until the request's deadline")
+	return nil, time.Time{}, nil
 }
 
-// admit reads the mail of a request, then bounds its processing: its
-// deadline, then a slot. On failure it has answered and returns a nil
-// context; otherwise done must be called when the mail is processed.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) (raw []byte, ctx context.Context, done func()) {
-	if raw = s.readMail(w, r); raw == nil {
-		return nil, nil, nil
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Load().RequestTimeout)
-	release := s.slot(ctx, w)
-	if release == nil {
-		cancel()
-		return nil, nil, nil
-	}
-	return raw, ctx, func() { release(); cancel() }
-}
+func (s *Server) releaseSlot() { <-s.slots }
 
 func (s *Server) analyze(w http.ResponseWriter, r *http.Request) {
 	if s.d.Engine == nil {
 		s.fail(w, http.StatusServiceUnavailable, "unavailable", "the analysis engine is off")
 		return
 	}
-	raw, ctx, done := s.admit(w, r)
-	if ctx == nil {
+	raw, deadline, release := s.admit(w, r)
+	if raw == nil {
 		return
 	}
-	defer done()
+	defer release()
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
 	origin := r.URL.Query().Get("origin")
 	if origin == "" {
 		origin = "http"
@@ -386,11 +389,11 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "no_database", "there is no token database yet: train one first")
 		return
 	}
-	raw, ctx, done := s.admit(w, r)
-	if ctx == nil {
+	raw, _, release := s.admit(w, r)
+	if raw == nil {
 		return
 	}
-	defer done()
+	defer release()
 	v, err := s.d.Spam.Classify(raw)
 	if err != nil {
 		s.d.Metrics.Error("classify")
@@ -456,11 +459,11 @@ func (s *Server) learn(w http.ResponseWriter, r *http.Request, apply func(tokend
 		s.fail(w, http.StatusServiceUnavailable, "unavailable", "the spam filter is off")
 		return
 	}
-	raw, ctx, done := s.admit(w, r)
-	if ctx == nil {
+	raw, _, release := s.admit(w, r)
+	if raw == nil {
 		return
 	}
-	defer done()
+	defer release()
 	res, err := apply(s.d.Doc(raw))
 	if errors.Is(err, tokendb.ErrNotExist) {
 		s.fail(w, http.StatusNotFound, "no_database", "there is no token database to untrain from")

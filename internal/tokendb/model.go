@@ -131,7 +131,7 @@ func vectorRepeat(v []byte) (int, error) {
 
 func decodeVector(v []byte, into []uint32) ([]uint32, error) {
 	limit := uint64(1) << Regression.Bits
-	into = slices.Grow(into, len(v)-1)
+	into = slices.Grow(into, max(len(v)-1, 0)) // at most one index a byte
 	prev := uint64(0)
 	for p := 1; p < len(v); {
 		if b := v[p]; b < 0x80 { // most gaps take one byte

@@ -1,0 +1,64 @@
+package tokendb
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+)
+
+// A stored vector decodes to the indices it was encoded from, and a
+// damaged one is an error, never an index out of the table.
+func TestDecodeVector(t *testing.T) {
+	limit := uint64(1) << Regression.Bits
+	varint := func(vs ...uint64) []byte {
+		out := []byte{1}
+		for _, v := range vs {
+			out = binary.AppendUvarint(out, v)
+		}
+		return out
+	}
+	for _, idx := range [][]uint32{{}, {0}, {5, 6, 7}, {0, 127, 128, 300, 70000, uint32(limit - 1)}} {
+		got, err := decodeVector(encodeVector(1, idx), nil)
+		if err != nil || !slices.Equal(got, idx) && len(idx) > 0 {
+			t.Errorf("%v: decoded %v, %v", idx, got, err)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		v    []byte
+	}{
+		{"truncated varint", []byte{1, 0x80}},
+		{"past the table", varint(limit)},
+		{"sum past the table", varint(limit-1, 1)},
+		{"gap that wraps around", varint(5, math.MaxUint64-2)},
+	} {
+		if got, err := decodeVector(tt.v, nil); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: decoded %v, %v; want ErrCorrupt", tt.name, got, err)
+		}
+	}
+}
+
+// Whatever the bytes, decoding gives an error or indices in the table in
+// order, which encode and decode again to themselves.
+func FuzzDecodeVector(f *testing.F) {
+	f.Add(encodeVector(1, []uint32{1, 2, 300, 70000}))
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		idx, err := decodeVector(v, nil)
+		if err != nil {
+			return
+		}
+		for i, x := range idx {
+			if uint64(x) >= uint64(1)<<Regression.Bits || i > 0 && x < idx[i-1] {
+				t.Fatalf("index %d = %d out of order or range", i, x)
+			}
+		}
+		again, err := decodeVector(encodeVector(1, idx), nil)
+		if err != nil || len(idx) > 0 && !slices.Equal(again, idx) {
+			t.Fatalf("re-encoded %v decodes to %v, %v", idx, again, err)
+		}
+	})
+}

@@ -262,10 +262,13 @@ const Orders = 8
 // the order of its last few hundred steps; the mean of several orders
 // depends far less, and no longer on the order the user trained in.
 //
-// The orders are trained on all cores at once, and added up in their
-// order, so the result is the same bit for bit on any number of cores.
-// example(i, buf) returns example i with its indices appended to buf[:0];
-// it is called from several goroutines at once.
+// The orders are trained on all cores at once, one model of 2^Bits
+// weights each, and added up in their order, so the result is the same bit
+// for bit on any number of cores. example(i, buf) is called from several
+// goroutines at once; buf is scratch it may append the indices to (the Idx
+// it returned last time in that goroutine), or it may return an Idx of its
+// own that it never changes. A panic in a worker is raised again in the
+// caller's goroutine.
 func Fit(p Params, keys [][32]byte, example func(i int, buf []uint32) (Example, error)) (*Model, error) {
 	out := New(p)
 	workers := min(runtime.GOMAXPROCS(0), Orders)
@@ -274,14 +277,21 @@ func Fit(p Params, keys [][32]byte, example func(i int, buf []uint32) (Example, 
 		models[w] = New(p)
 	}
 	errs := make([]error, workers)
+	panics := make([]any, workers)
 	for first := 0; first < Orders; first += workers {
 		n := min(workers, Orders-first)
 		var wg sync.WaitGroup
 		for w := range n {
-			wg.Go(func() { errs[w] = models[w].fitOrder(first+w, keys, example) })
+			wg.Go(func() {
+				defer func() { panics[w] = recover() }()
+				errs[w] = models[w].fitOrder(first+w, keys, example)
+			})
 		}
 		wg.Wait()
 		for w := range n {
+			if panics[w] != nil {
+				panic(panics[w])
+			}
 			if errs[w] != nil {
 				return nil, errs[w]
 			}

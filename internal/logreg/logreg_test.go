@@ -183,3 +183,16 @@ func TestHashGram(t *testing.T) {
 		}
 	}
 }
+
+// A panic in an example reaches Fit's caller, where a recover can catch
+// it, instead of ending the process from a worker goroutine.
+func TestFitRaisesAWorkerPanicInTheCaller(t *testing.T) {
+	keys := [][32]byte{{1}, {2}}
+	defer func() {
+		if r := recover(); r != "bad vector" {
+			t.Errorf("recovered %v, want the example's panic", r)
+		}
+	}()
+	_, _ = Fit(Params{Bits: 8, Rate: 0.1}, keys, func(int, []uint32) (Example, error) { panic("bad vector") })
+	t.Error("Fit returned")
+}

@@ -1,6 +1,7 @@
 package tokendb
 
 import (
+	"runtime/debug"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -62,9 +63,10 @@ func (b *batch) writeVectors(tx *bolt.Tx) error {
 
 // refit fits the regression from zero over every stored vector, with
 // logreg.Fit: a message reinforced by train-until-no-error is presented as
-// often as it was. One cursor pass collects the vectors, still encoded
-// (the slices stay valid until the transaction writes again), with their
-// classes; Fit decodes them on every core.
+// often as it was. One cursor pass collects the vectors, still encoded,
+// with their classes; Fit decodes them on every core. The slices point
+// into the mapped file or the transaction's nodes, which stay put until
+// the commit: bbolt maps the file again only when it allocates pages.
 func refit(tx *bolt.Tx) error {
 	vec, ledger, model := tx.Bucket(bucketVectors), tx.Bucket(bucketLedger), tx.Bucket(bucketModel)
 	if vec == nil || ledger == nil || model == nil {
@@ -92,7 +94,15 @@ func refit(tx *bolt.Tx) error {
 		}
 		keys, vectors, spam = append(keys, [32]byte(k)), append(vectors, v), append(spam, c == Spam)
 	}
-	m, err := logreg.Fit(Regression, keys, func(i int, buf []uint32) (logreg.Example, error) {
+	m, err := logreg.Fit(Regression, keys, func(i int, buf []uint32) (ex logreg.Example, err error) {
+		// Fit's goroutines read the mapped file outside updateGuarded: a
+		// fault there must become ErrCorrupt too, not a crash.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: vector %x: %v", ErrCorrupt, keys[i], r)
+			}
+		}()
 		idx, err := decodeVector(vectors[i], buf[:0])
 		if err != nil {
 			return logreg.Example{}, err

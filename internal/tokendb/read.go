@@ -115,7 +115,7 @@ type Stats struct {
 	// FeatureTotals counts the messages the default classifier learned.
 	FeatureTotals bayes.Totals
 	Ledger        int    // messages in the ledger
-	FileSize      int64  // size of the file in bytes
+	FileSize      int64  // bytes of the file in use, without the sparse space bbolt grows it by ahead
 	Generation    uint64 // see DB.Generation
 	Totals        bayes.Totals
 }
@@ -150,7 +150,7 @@ func (db *DB) Stats() (Stats, error) {
 		if err != nil {
 			return err
 		}
-		s.FileSize = fi.Size()
+		s.FileSize = min(fi.Size(), tx.Size())
 		return nil
 	})
 	if err != nil {

@@ -5,8 +5,8 @@ import "hash/maphash"
 // Distinct keeps the first occurrence of each token, in order and in
 // place.
 func Distinct(toks []string) []string {
-	var s tokenSet
-	s.init(len(toks))
+	var small [smallSet]int32
+	s := tokenSet{slots: small[:64], mask: 63}
 	out := toks[:0]
 	for _, t := range toks {
 		if _, added := s.add(t, out); added {
@@ -19,8 +19,8 @@ func Distinct(toks []string) []string {
 // Count returns the distinct tokens of toks in the order they first occur,
 // and how many times each occurs.
 func Count(toks []string) (distinct []string, counts []uint32) {
-	var s tokenSet
-	s.init(len(toks))
+	var small [smallSet]int32
+	s := tokenSet{slots: small[:64], mask: 63}
 	for _, t := range toks {
 		i, added := s.add(t, distinct)
 		if added {
@@ -32,32 +32,26 @@ func Count(toks []string) (distinct []string, counts []uint32) {
 	return distinct, counts
 }
 
-// tokenSet is an open-addressing set of the tokens kept so far: a slot
-// holds 1 + the token's index in the kept list, 0 when free, and the slots
-// are at most half full. Up to 512 tokens it needs no allocation.
-type tokenSet struct {
-	small [1024]int32
-	slots []int32
-	mask  uint64
-}
+// smallSet is the size of the table that the callers of tokenSet keep on
+// the stack: up to half as many distinct tokens need no allocation.
+const smallSet = 1024
 
-func (s *tokenSet) init(n int) {
-	size := 64
-	for size < 2*n {
-		size *= 2
-	}
-	if size <= len(s.small) {
-		s.slots = s.small[:size]
-	} else {
-		s.slots = make([]int32, size)
-	}
-	s.mask = uint64(size - 1)
+// tokenSet is an open-addressing set of the tokens kept so far: a slot
+// holds 1 + the token's index in the kept list, 0 when free. The table
+// doubles when it is half full, so that it grows with the distinct tokens
+// rather than with all of them.
+type tokenSet struct {
+	slots []int32 // a power of two long
+	mask  uint64
 }
 
 // add looks t up among kept, the tokens kept so far. It returns t's index
 // there and false when it was kept before; otherwise it records t as the
 // next one to be kept (at index len(kept)) and returns true.
 func (s *tokenSet) add(t string, kept []string) (int, bool) {
+	if 2*(len(kept)+1) > len(s.slots) {
+		s.grow(kept)
+	}
 	for i := maphash.String(distinctSeed, t) & s.mask; ; i = (i + 1) & s.mask {
 		k := s.slots[i]
 		if k == 0 {
@@ -67,6 +61,26 @@ func (s *tokenSet) add(t string, kept []string) (int, bool) {
 		if kept[k-1] == t {
 			return int(k - 1), false
 		}
+	}
+}
+
+// grow doubles the table, in the caller's stack array while it fits, and
+// enters the kept tokens again.
+func (s *tokenSet) grow(kept []string) {
+	size := 2 * len(s.slots)
+	if size <= cap(s.slots) {
+		s.slots = s.slots[:size]
+		clear(s.slots)
+	} else {
+		s.slots = make([]int32, size)
+	}
+	s.mask = uint64(size - 1)
+	for j, t := range kept {
+		i := maphash.String(distinctSeed, t) & s.mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & s.mask
+		}
+		s.slots[i] = int32(j + 1)
 	}
 }
 

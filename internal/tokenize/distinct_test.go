@@ -38,3 +38,19 @@ func TestDistinctAndCount(t *testing.T) {
 		}
 	}
 }
+
+// Distinct allocates nothing for the few hundred features of a mail, and
+// Count only its two result slices.
+func TestDistinctAllocations(t *testing.T) {
+	var in []string
+	for i := range 400 {
+		in = append(in, "f"+strconv.Itoa(i%300))
+	}
+	buf := make([]string, len(in))
+	if n := testing.AllocsPerRun(20, func() { copy(buf, in); Distinct(buf) }); n != 0 {
+		t.Errorf("Distinct: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(20, func() { Count(in) }); n > 20 {
+		t.Errorf("Count: %v allocations, want only its growing results", n)
+	}
+}

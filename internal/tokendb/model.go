@@ -1,11 +1,11 @@
 package tokendb
 
 import (
-	"runtime/debug"
 	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 
 	"github.com/mailsift/mailsift/internal/bayes"

@@ -2,7 +2,9 @@ package logreg
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"runtime"
 	"slices"
@@ -102,7 +104,8 @@ func TestFitOrderAndRepeat(t *testing.T) {
 }
 
 // Fit trains its orders on all cores and still gives, bit for bit, the
-// mean of the orders trained one after the other, on any number of cores.
+// mean of the orders trained one after the other, on any number of cores,
+// and the same weights as the serial Fit it replaced (their checksum).
 func TestFitIsTheSameOnAnyNumberOfCores(t *testing.T) {
 	p := Params{Bits: 12, Rate: 0.05, Grams: 3000}
 	var keys [][32]byte
@@ -127,6 +130,9 @@ func TestFitIsTheSameOnAnyNumberOfCores(t *testing.T) {
 			want.W[i] += w / Orders
 		}
 	}
+	if sum := weightsChecksum(want.W); sum != 0x2cd7e7b39499f4a7 {
+		t.Errorf("the orders trained in turn give weights %#x, not those of the serial Fit", sum)
+	}
 	for _, procs := range []int{1, 2, 3, 8} {
 		old := runtime.GOMAXPROCS(procs)
 		got, err := Fit(p, keys, example)
@@ -138,6 +144,15 @@ func TestFitIsTheSameOnAnyNumberOfCores(t *testing.T) {
 			t.Errorf("GOMAXPROCS=%d: Fit differs from the orders trained in turn", procs)
 		}
 	}
+}
+
+// weightsChecksum is the FNV-1a hash of the weights' bits.
+func weightsChecksum(w []float32) uint64 {
+	h := fnv.New64a()
+	for _, x := range w {
+		_ = binary.Write(h, binary.LittleEndian, math.Float32bits(x))
+	}
+	return h.Sum64()
 }
 
 func TestRadixSort(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -256,8 +257,9 @@ func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func (s *Server) reply(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := replyBuffers.Get().(*bytes.Buffer)
+	defer putReplyBuffer(buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		s.d.Logger.Error("encode response", "err", err)
@@ -270,6 +272,20 @@ func (s *Server) reply(w http.ResponseWriter, status int, v any) {
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		s.d.Logger.Debug("write response", "err", err)
 	}
+}
+
+// replyBuffers holds the buffers that answers are encoded into: a classify
+// answer would otherwise grow a new one five times over.
+var replyBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 2<<10)) }}
+
+// putReplyBuffer empties buf and returns it to the pool, unless an answer
+// (an analysis report) made it too large to keep around.
+func putReplyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	replyBuffers.Put(buf)
 }
 
 // readMail reads the request body within the size limit; on failure it

@@ -41,7 +41,7 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 		if b == nil {
 			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
 		}
-		s.words = newCountTable(b.Stats().KeyN / 4)
+		load := newTableLoader(b.Stats().KeyN / 4)
 		cur := b.Cursor()
 		for k, v := cur.First(); k != nil; k, v = cur.Next() {
 			c, err := decodeCounts(v)
@@ -49,9 +49,10 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 				return fmt.Errorf("word %q: %w", k, err)
 			}
 			if c.Weight() >= minWeight {
-				s.words.put(k, c)
+				load.add(k, c)
 			}
 		}
+		s.words = load.table()
 		return nil
 	})
 	if err != nil {
@@ -80,15 +81,16 @@ func (s *Snapshot) loadModel(tx *bolt.Tx) error {
 	if b == nil {
 		return fmt.Errorf("%w: no features bucket", ErrCorrupt)
 	}
-	s.features = newCountTable(b.Stats().KeyN)
+	load := newTableLoader(b.Stats().KeyN)
 	cur := b.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		c, err := decodeCounts(v)
 		if err != nil {
 			return fmt.Errorf("feature %q: %w", k, err)
 		}
-		s.features.put(k, c)
+		load.add(k, c)
 	}
+	s.features = load.table()
 	m := tx.Bucket(bucketModel)
 	if m == nil {
 		return fmt.Errorf("%w: no model bucket", ErrCorrupt)
@@ -101,6 +103,7 @@ func (s *Snapshot) loadModel(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: weights of %d bytes", ErrCorrupt, len(v))
 	}
 	s.weights = logreg.New(Regression)
+	populate(s.weights.W)
 	for i := range s.weights.W {
 		s.weights.W[i] = math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:]))
 	}

@@ -29,21 +29,61 @@ func newCountTable(capacity int) *countTable {
 	for size < 2*capacity {
 		size *= 2
 	}
-	return &countTable{seed: maphash.MakeSeed(), slots: make([]countSlot, size)}
+	t := &countTable{seed: maphash.MakeSeed(), slots: make([]countSlot, size)}
+	populate(t.slots)
+	return t
 }
 
 // slotKey is the hash of a token, never 0.
 func slotKey(h uint64) uint64 { return max(h, 1) }
 
-// put stores the counts of the token k, growing the table when it is half
-// full.
-func (t *countTable) put(k []byte, c bayes.Counts) {
-	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
+// loadBatch is how many entries a tableLoader hashes before it stores
+// them: each store is a cache miss in a table of megabytes, and a batch
+// in a tight loop lets the processor wait for several at once.
+const loadBatch = 64
+
+// tableLoader fills a new table, as a cursor pass gives the tokens, in
+// batches.
+type tableLoader struct {
+	t    *countTable
+	keys [loadBatch]uint64
+	vals [loadBatch]bayes.Counts
+	n    int
+}
+
+// newTableLoader starts a table with room for capacity tokens; it grows
+// if more come.
+func newTableLoader(capacity int) *tableLoader {
+	return &tableLoader{t: newCountTable(capacity)}
+}
+
+// add queues the counts of the token k. A token added twice keeps the
+// last counts.
+func (l *tableLoader) add(k []byte, c bayes.Counts) {
+	l.keys[l.n], l.vals[l.n] = slotKey(maphash.Bytes(l.t.seed, k)), c
+	if l.n++; l.n == loadBatch {
+		l.flush()
 	}
-	if t.insert(slotKey(maphash.Bytes(t.seed, k)), c) {
-		t.n++
+}
+
+// flush stores the queued counts, growing the table so that it stays at
+// most half full.
+func (l *tableLoader) flush() {
+	for 2*(l.t.n+l.n) > len(l.t.slots) {
+		l.t.grow()
 	}
+	for i := range l.n {
+		if l.t.insert(l.keys[i], l.vals[i]) {
+			l.t.n++
+		}
+	}
+	l.n = 0
+}
+
+// table returns the table with every token added.
+func (l *tableLoader) table() *countTable {
+	l.flush()
+	return l.t
 }
 
 // insert stores c under h and says whether h is new.
@@ -65,6 +105,7 @@ func (t *countTable) insert(h uint64, c bayes.Counts) bool {
 func (t *countTable) grow() {
 	old := t.slots
 	t.slots = make([]countSlot, 2*len(old))
+	populate(t.slots)
 	for _, s := range old {
 		if s.key != 0 {
 			t.insert(s.key, s.counts)

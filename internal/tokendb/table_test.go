@@ -7,16 +7,20 @@ import (
 	"github.com/mailsift/mailsift/internal/bayes"
 )
 
-// TestCountTable: every token put is found with its counts through
-// several doublings, a token put twice keeps the last counts, and others
-// are zero, as on a nil table.
+// TestCountTable: every token added is found with its counts through
+// several doublings, a token added twice keeps the last counts (in one
+// batch or in two), and others are zero, as on a nil table.
 func TestCountTable(t *testing.T) {
-	tab := newCountTable(0)
+	load := newTableLoader(0)
 	const n = 5000
 	for i := range n {
-		tab.put([]byte("tok"+strconv.Itoa(i)), bayes.Counts{Good: uint32(i), Spam: uint32(2 * i)})
+		load.add([]byte("tok"+strconv.Itoa(i)), bayes.Counts{Good: uint32(i), Spam: uint32(2 * i)})
+		if i == 9 {
+			load.add([]byte("tok9"), bayes.Counts{Good: 90, Spam: 91})
+		}
 	}
-	tab.put([]byte("tok7"), bayes.Counts{Good: 70, Spam: 71})
+	load.add([]byte("tok7"), bayes.Counts{Good: 70, Spam: 71})
+	tab := load.table()
 	if tab.len() != n {
 		t.Errorf("len %d, want %d", tab.len(), n)
 	}
@@ -25,8 +29,11 @@ func TestCountTable(t *testing.T) {
 	}
 	for i := range n {
 		want := bayes.Counts{Good: uint32(i), Spam: uint32(2 * i)}
-		if i == 7 {
+		switch i {
+		case 7:
 			want = bayes.Counts{Good: 70, Spam: 71}
+		case 9:
+			want = bayes.Counts{Good: 90, Spam: 91}
 		}
 		if got := tab.get("tok" + strconv.Itoa(i)); got != want {
 			t.Fatalf("tok%d: %+v, want %+v", i, got, want)

@@ -6,7 +6,7 @@ import "hash/maphash"
 // place.
 func Distinct(toks []string) []string {
 	var small [smallSet]int32
-	s := tokenSet{slots: small[:64], mask: 63}
+	s := newTokenSet(small[:], len(toks))
 	out := toks[:0]
 	for _, t := range toks {
 		if _, added := s.add(t, out); added {
@@ -20,7 +20,7 @@ func Distinct(toks []string) []string {
 // and how many times each occurs.
 func Count(toks []string) (distinct []string, counts []uint32) {
 	var small [smallSet]int32
-	s := tokenSet{slots: small[:64], mask: 63}
+	s := newTokenSet(small[:], len(toks))
 	for _, t := range toks {
 		i, added := s.add(t, distinct)
 		if added {
@@ -43,6 +43,18 @@ const smallSet = 1024
 type tokenSet struct {
 	slots []int32 // a power of two long
 	mask  uint64
+}
+
+// newTokenSet returns an empty set in room, sized for n tokens as long as
+// room holds twice as many slots: a mail repeats its tokens, so it seldom
+// grows.
+func newTokenSet(room []int32, n int) tokenSet {
+	size := 64
+	for size < 2*n && size < len(room) {
+		size *= 2
+	}
+	size = min(size, len(room))
+	return tokenSet{slots: room[:size], mask: uint64(size - 1)}
 }
 
 // add looks t up among kept, the tokens kept so far. It returns t's index

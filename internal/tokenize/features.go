@@ -39,9 +39,10 @@ func (o Options) WordsAndFeatures(m *mail.Message) (words, features []string, de
 // (appended to feats), or both.
 func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool, feats []string) (words, _ []string, defects []mail.Defect) {
 	var w *wordSplitter
+	a := new(arena)
 	if wantWords {
 		words = make([]string, 0, len(m.Raw)/8+16)
-		w = &wordSplitter{emit: func(s string) { words = append(words, s) }, known: o.Known}
+		w = &wordSplitter{emit: func(s string) { words = append(words, s) }, known: o.Known, arena: a}
 		for _, f := range m.Root.Header {
 			if o.selects(f.Name) {
 				w.chunk(mail.DecodeWords(f.Value))
@@ -54,8 +55,8 @@ func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool, feats []str
 		if feats == nil {
 			feats = make([]string, 0, len(m.Raw)/6+32)
 		}
-		o.headerFeatures(m.Root.Header, add)
-		body = &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
+		o.headerFeatures(m.Root.Header, add, a)
+		body = &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add, arena: a}
 	}
 	o.walk(m.Root, func(text string, html bool) {
 		if html {
@@ -66,21 +67,21 @@ func (o Options) scan(m *mail.Message, wantWords, wantFeatures bool, feats []str
 		}
 		if body != nil {
 			for _, host := range urlHosts(text) {
-				add("url:" + host)
+				add(a.concat("url:", host))
 			}
 			body.chunk(text)
 		}
 	}, &defects)
 	if wantFeatures {
-		structureFeatures(m, add)
+		structureFeatures(m, add, a)
 	}
 	return words, feats, defects
 }
 
 // headerFeatures adds the tokens of the headers, each named by where it
 // was found.
-func (o Options) headerFeatures(h mail.Header, add func(string)) {
-	w := &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add}
+func (o Options) headerFeatures(h mail.Header, add func(string), a *arena) {
+	w := &wordSplitter{emit: add, maxWord: featureMaxWord, cjk: add, arena: a}
 	prefixed := func(prefix, text string) {
 		w.prefix = prefix
 		w.chunk(text)
@@ -92,7 +93,7 @@ func (o Options) headerFeatures(h mail.Header, add func(string)) {
 		case "from", "reply-to", "sender":
 			prefixed("from:", mail.DecodeWords(f.Value))
 			for _, d := range addressDomains(f.Value) {
-				add("from@" + d)
+				add(a.concat("from@", d))
 			}
 		case "to", "cc":
 			prefixed("to:", mail.DecodeWords(f.Value))
@@ -102,8 +103,8 @@ func (o Options) headerFeatures(h mail.Header, add func(string)) {
 				if ip == "" {
 					break
 				}
-				add("ip:" + ip)
-				add("ip:" + ip[:strings.LastIndexByte(ip, '.')])
+				add(a.concat("ip:", ip))
+				add(a.concat("ip:", ip[:strings.LastIndexByte(ip, '.')]))
 				v = rest
 			}
 			prefixed("rcvd:", f.Value)
@@ -132,14 +133,14 @@ func headerKind(name string) string {
 }
 
 // structureFeatures adds the message's MIME structure and defects.
-func structureFeatures(m *mail.Message, add func(string)) {
+func structureFeatures(m *mail.Message, add func(string), a *arena) {
 	m.Root.Walk(func(p *mail.Part) bool {
-		add("ct:" + p.MediaType)
+		add(a.concat("ct:", p.MediaType))
 		if cs := p.Charset(); cs != "" {
-			add("cs:" + cs)
+			add(a.concat("cs:", cs))
 		}
 		if p.Encoding != "" {
-			add("cte:" + p.Encoding)
+			add(a.concat("cte:", p.Encoding))
 		}
 		if p.Filename != "" {
 			if dot := strings.LastIndexByte(p.Filename, '.'); dot >= 0 {
@@ -149,7 +150,7 @@ func structureFeatures(m *mail.Message, add func(string)) {
 		return true
 	})
 	for _, d := range m.Defects {
-		add("defect:" + d.Name)
+		add(a.concat("defect:", d.Name))
 	}
 }
 

@@ -98,14 +98,23 @@ type wordSplitter struct {
 	cjk    func(string)
 	recent []string // reassembly: recent short runs, normalised
 	buf    []byte
+	arena  *arena // the tokens that are not substrings of the text; nil: allocate each
 }
 
 // out emits tok with the prefix.
 func (w *wordSplitter) out(tok string) {
 	if w.prefix != "" {
-		tok = w.prefix + tok
+		tok = w.concat(w.prefix, tok)
 	}
 	w.emit(tok)
+}
+
+// concat returns x followed by y, from the arena if there is one.
+func (w *wordSplitter) concat(x, y string) string {
+	if w.arena != nil {
+		return w.arena.concat(x, y)
+	}
+	return x + y
 }
 
 // chunk tokenizes one independent piece of text (one header value, one body
@@ -250,7 +259,7 @@ func (w *wordSplitter) normalise(run string) string {
 		if w.prefix == "" {
 			return run
 		}
-		return w.prefix + run
+		return w.concat(w.prefix, run)
 	}
 	b := append(w.buf[:0], w.prefix...)
 	for _, r := range run {
@@ -268,6 +277,9 @@ func (w *wordSplitter) normalise(run string) string {
 		}
 	}
 	w.buf = b
+	if w.arena != nil {
+		return w.arena.bytes(b)
+	}
 	return string(b)
 }
 

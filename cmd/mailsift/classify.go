@@ -85,6 +85,7 @@ func cmdTest(e env, args []string) (int, error) {
 	for _, in := range inputs {
 		paths = append(paths, in.path)
 	}
+	e, flush := e.bulk()
 	bar := progress.New(e.stderr, "test", inputSize(paths))
 	defer bar.Done()
 	failed := 0
@@ -113,6 +114,9 @@ func cmdTest(e env, args []string) (int, error) {
 		}
 		return writeBlock(e, m.Origin, v)
 	})
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return exitError, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mailsift/mailsift/internal/config"
 	"github.com/mailsift/mailsift/internal/filter"
+	"github.com/mailsift/mailsift/internal/progress"
 )
 
 // Exit statuses.
@@ -86,6 +88,25 @@ type env struct {
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
+}
+
+// bulk returns e with its standard output buffered, for a command that
+// writes a record per message or word, and the function that writes out
+// what is buffered, which the command calls before it returns, error or
+// not. A terminal gets each record as it comes; a file or a pipe gets them
+// in blocks, a write call per 64 kB instead of one per record.
+func (e env) bulk() (env, func() error) {
+	if progress.IsTerminal(e.stdout) {
+		return e, func() error { return nil }
+	}
+	bw := bufio.NewWriterSize(e.stdout, 64<<10)
+	e.stdout = bw
+	return e, func() error {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		return nil
+	}
 }
 
 // usageError is a mistake in the command line.

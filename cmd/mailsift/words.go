@@ -115,11 +115,15 @@ func cmdList(e env, args []string) (int, error) {
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return probOf(rows[i]) > probOf(rows[j]) })
 	if asJSON {
+		e, flush := e.bulk()
 		enc := json.NewEncoder(e.stdout)
 		for _, r := range rows {
 			if err := enc.Encode(r); err != nil {
 				return exitError, err
 			}
+		}
+		if err := flush(); err != nil {
+			return exitError, err
 		}
 		return exitOK, nil
 	}

@@ -100,6 +100,11 @@ func cmdTest(e env, args []string) (int, error) {
 				return err
 			}
 			failed++
+			// The records before it go out first, so that the error shows
+			// among them when both streams go to one place.
+			if err := flush(); err != nil {
+				return err
+			}
 			fmt.Fprintf(e.stderr, "mailsift: %v\n", err)
 			return nil
 		}

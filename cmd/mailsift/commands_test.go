@@ -260,3 +260,27 @@ func TestClassifierChoice(t *testing.T) {
 		t.Errorf("mark with a bad classifier: %d %s", r.code, r.stdout)
 	}
 }
+
+// test buffers its records when they go to a file, but a mail it cannot
+// read is reported after the records before it and before those after
+// it, as when both streams go to one terminal.
+func TestTestOutputOrder(t *testing.T) {
+	db := trained(t)
+	t.Setenv("XDG_CONFIG_HOME", testConfigHome(t))
+	var both bytes.Buffer
+	missing := filepath.Join(t.TempDir(), "missing.eml")
+	code := run([]string{"--db", db, "test", "--json", fixtures + "ham.mbox", missing, fixtures + "spam.mbox"},
+		strings.NewReader(""), &both, &both)
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d: %s", code, exitPartial, both.String())
+	}
+	lines := strings.Split(strings.TrimSpace(both.String()), "\n")
+	if len(lines) != 9 {
+		t.Fatalf("%d lines, want 4 records, the error and 4 records:\n%s", len(lines), both.String())
+	}
+	for i, l := range lines {
+		if isErr := strings.HasPrefix(l, "mailsift: ") && strings.Contains(l, "missing.eml"); isErr != (i == 4) {
+			t.Errorf("line %d: %s", i, l)
+		}
+	}
+}

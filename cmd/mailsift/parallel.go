@@ -46,7 +46,8 @@ func gcPercent(heap uint64) int {
 }
 
 // heapNow returns the bytes of the heap's objects, live or not yet
-// collected.
+// collected: an upper bound of the live heap, so that gcPercent errs
+// towards collecting more often.
 func heapNow() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)

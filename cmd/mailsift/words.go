@@ -119,7 +119,7 @@ func cmdList(e env, args []string) (int, error) {
 		enc := json.NewEncoder(e.stdout)
 		for _, r := range rows {
 			if err := enc.Encode(r); err != nil {
-				return exitError, err
+				return exitError, errors.Join(err, flush())
 			}
 		}
 		if err := flush(); err != nil {

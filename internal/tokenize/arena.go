@@ -2,8 +2,8 @@ package tokenize
 
 import "unsafe"
 
-// arenaChunk is the size of an arena's blocks: the tokens that one mail
-// makes up (folded words, prefixed header words) fit in one or two.
+// arenaChunk is the size of an arena's blocks: the tokens that a typical
+// mail makes up (folded words, prefixed header words) fit in one or two.
 const arenaChunk = 4 << 10
 
 // arena makes the strings of the tokens that are not substrings of the

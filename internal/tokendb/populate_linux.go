@@ -15,19 +15,12 @@ import (
 // at a time as before.
 func populate[T any](s []T) {
 	var zero T
-	advise(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(zero), unix.MADV_POPULATE_WRITE)
-}
-
-// advise gives advice for the whole pages among the size bytes at p.
-func advise(p unsafe.Pointer, size uintptr, advice int) {
-	if size == 0 {
-		return
-	}
+	p := unsafe.Pointer(unsafe.SliceData(s))
 	start := uintptr(p)
 	page := uintptr(unix.Getpagesize())
-	lo, hi := (start+page-1)&^(page-1), (start+size)&^(page-1)
+	lo, hi := (start+page-1)&^(page-1), (start+uintptr(len(s))*unsafe.Sizeof(zero))&^(page-1)
 	if hi <= lo {
 		return
 	}
-	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, lo-start)), hi-lo), advice)
+	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, lo-start)), hi-lo), unix.MADV_POPULATE_WRITE)
 }

@@ -37,23 +37,9 @@ func (db *DB) Snapshot(minWeight uint64) (*Snapshot, error) {
 			return err
 		}
 		s.totals = t
-		b := tx.Bucket(bucketWords)
-		if b == nil {
-			return fmt.Errorf("%w: no words bucket", ErrCorrupt)
-		}
-		load := newTableLoader(b.Stats().KeyN / 4)
-		cur := b.Cursor()
-		for k, v := cur.First(); k != nil; k, v = cur.Next() {
-			c, err := decodeCounts(v)
-			if err != nil {
-				return fmt.Errorf("word %q: %w", k, err)
-			}
-			if c.Weight() >= minWeight {
-				load.add(k, c)
-			}
-		}
-		s.words = load.table()
-		return nil
+		// Most words are too rare to keep: the table starts at a quarter.
+		s.words, err = loadCounts(tx, bucketWords, "word", minWeight, 4)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tokendb: snapshot: %w", err)
@@ -77,20 +63,9 @@ func (s *Snapshot) loadModel(tx *bolt.Tx) error {
 	if s.featureTotals, err = readTotalsKey(tx, keyFeatureTotals); err != nil {
 		return err
 	}
-	b := tx.Bucket(bucketFeatures)
-	if b == nil {
-		return fmt.Errorf("%w: no features bucket", ErrCorrupt)
+	if s.features, err = loadCounts(tx, bucketFeatures, "feature", 0, 1); err != nil {
+		return err
 	}
-	load := newTableLoader(b.Stats().KeyN)
-	cur := b.Cursor()
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		c, err := decodeCounts(v)
-		if err != nil {
-			return fmt.Errorf("feature %q: %w", k, err)
-		}
-		load.add(k, c)
-	}
-	s.features = load.table()
 	m := tx.Bucket(bucketModel)
 	if m == nil {
 		return fmt.Errorf("%w: no model bucket", ErrCorrupt)
@@ -108,6 +83,28 @@ func (s *Snapshot) loadModel(tx *bolt.Tx) error {
 		s.weights.W[i] = math.Float32frombits(binary.LittleEndian.Uint32(v[4*i:]))
 	}
 	return nil
+}
+
+// loadCounts copies the counts of the tokens in bucket name (each a
+// what: "word" or "feature") whose weight is at least minWeight, into a
+// table first sized for one in every share of them.
+func loadCounts(tx *bolt.Tx, name []byte, what string, minWeight uint64, share int) (*countTable, error) {
+	b := tx.Bucket(name)
+	if b == nil {
+		return nil, fmt.Errorf("%w: no %ss bucket", ErrCorrupt, what)
+	}
+	load := newTableLoader(b.Stats().KeyN / share)
+	cur := b.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		c, err := decodeCounts(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", what, k, err)
+		}
+		if c.Weight() >= minWeight {
+			load.add(k, c)
+		}
+	}
+	return load.table(), nil
 }
 
 // LookupModel is DB.LookupModel from the snapshot. It is safe for

@@ -16,11 +16,13 @@ type arena struct {
 	block []byte
 }
 
-// reserve makes room for n more bytes in the current block.
-func (a *arena) reserve(n int) {
+// reserve makes room for n more bytes in the current block and returns
+// where they start.
+func (a *arena) reserve(n int) int {
 	if cap(a.block)-len(a.block) < n {
 		a.block = make([]byte, 0, max(arenaChunk, n))
 	}
+	return len(a.block)
 }
 
 // seal returns the bytes appended since start as a string.
@@ -33,16 +35,14 @@ func (a *arena) seal(start int) string {
 
 // bytes returns a string with the contents of b.
 func (a *arena) bytes(b []byte) string {
-	a.reserve(len(b))
-	start := len(a.block)
+	start := a.reserve(len(b))
 	a.block = append(a.block, b...)
 	return a.seal(start)
 }
 
 // concat returns x followed by y.
 func (a *arena) concat(x, y string) string {
-	a.reserve(len(x) + len(y))
-	start := len(a.block)
+	start := a.reserve(len(x) + len(y))
 	a.block = append(append(a.block, x...), y...)
 	return a.seal(start)
 }

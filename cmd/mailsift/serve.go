@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -73,7 +74,9 @@ func cmdServe(e env, args []string) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer watchConfig(e, cfg, s.apply, s.tick, log, reg)()
+	// The watcher rereads what shutdown closes: it stops first.
+	stopWatch := watchConfig(e, cfg, s.apply, s.tick, log, reg)
+	defer stopWatch()
 
 	var failed error
 	select {
@@ -82,6 +85,7 @@ func cmdServe(e env, args []string) (int, error) {
 	case failed = <-s.failed:
 		log.Error("a listener failed; shutting down", "err", failed)
 	}
+	stopWatch()
 	if err := s.shutdown(cfg); err != nil {
 		failed = errors.Join(failed, err)
 	}
@@ -466,7 +470,8 @@ func serviceLogger(e env, cfg config.Config) (*slog.Logger, *slog.LevelVar) {
 
 // watchConfig puts a changed configuration file in force with apply,
 // at once on SIGHUP, and calls tick at every interval; a file refused is
-// logged and counted. It returns the function that stops watching.
+// logged and counted. It returns the function that stops watching, which
+// may be called more than once.
 func watchConfig(e env, cfg config.Config, apply func(config.Config) error, tick func(), log *slog.Logger, reg *metrics.Registry) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -477,9 +482,12 @@ func watchConfig(e env, cfg config.Config, apply func(config.Config) error, tick
 			log.Error("configuration refused; the one in force stays", "file", path, "err", err)
 		},
 	}.start()
+	var once sync.Once
 	return func() {
-		stopWatch()
-		signal.Stop(hup)
+		once.Do(func() {
+			stopWatch()
+			signal.Stop(hup)
+		})
 	}
 }
 

@@ -81,7 +81,9 @@ func cmdWorker(e env, args []string) (int, error) {
 			return exitError, errors.Join(err, w.close(), q.Close())
 		}
 	}
-	defer watchConfig(e, cfg, w.apply, w.tick, log, reg)()
+	// The watcher rereads what the workers close: it stops first.
+	stopWatch := watchConfig(e, cfg, w.apply, w.tick, log, reg)
+	defer stopWatch()
 
 	log.Info("worker started", "nats", cfg.NATS.URL, "stream", cfg.NATS.Stream, "workers", workers)
 	runCtx := ctx
@@ -93,6 +95,7 @@ func cmdWorker(e env, args []string) (int, error) {
 	}
 	st := w.run(runCtx, workers)
 	log.Info("worker stopped", "acked", st.Acked, "failed", st.Failed, "dead", st.Dead, "handed_back", st.Naked)
+	stopWatch()
 	if err := errors.Join(w.close(), q.Close()); err != nil {
 		return exitError, err
 	}

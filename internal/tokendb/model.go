@@ -20,15 +20,17 @@ var Regression = logreg.DefaultParams()
 // weightsSize is the length of the stored weights, 4 bytes each.
 var weightsSize = 4 << Regression.Bits
 
-// writeVectors stores and deletes the batch's vectors, counts their
-// reinforcements, and fits the regression again when anything changed.
-func (b *batch) writeVectors(tx *bolt.Tx) error {
+// writeVectors stores and deletes the batch's vectors and counts their
+// reinforcements. When anything changed it starts fitting the regression
+// again, which the caller must finish with store or wait before the
+// transaction ends; otherwise it returns nil.
+func (b *batch) writeVectors(tx *bolt.Tx) (*fitting, error) {
 	if len(b.vectors) == 0 && len(b.reinforced) == 0 {
-		return nil
+		return nil, nil
 	}
 	vec := tx.Bucket(bucketVectors)
 	if vec == nil {
-		return fmt.Errorf("%w: no vectors bucket", ErrCorrupt)
+		return nil, fmt.Errorf("%w: no vectors bucket", ErrCorrupt)
 	}
 	vec.FillPercent = fillPercent
 	hashes := make([][32]byte, 0, len(b.vectors))
@@ -44,7 +46,7 @@ func (b *batch) writeVectors(tx *bolt.Tx) error {
 			err = vec.Put(bytes.Clone(h[:]), encodeVector(1, d.Hashed))
 		}
 		if err != nil {
-			return fmt.Errorf("vectors: %w", err)
+			return nil, fmt.Errorf("vectors: %w", err)
 		}
 	}
 	for h, n := range b.reinforced {
@@ -55,22 +57,36 @@ func (b *batch) writeVectors(tx *bolt.Tx) error {
 		nv := bytes.Clone(v)
 		nv[0] = byte(min(int(nv[0])+n, math.MaxUint8))
 		if err := vec.Put(bytes.Clone(h[:]), nv); err != nil {
-			return fmt.Errorf("vectors: %w", err)
+			return nil, fmt.Errorf("vectors: %w", err)
 		}
 	}
-	return refit(tx)
+	return startRefit(tx)
 }
 
-// refit fits the regression from zero over every stored vector, with
-// logreg.Fit: a message reinforced by train-until-no-error is presented as
-// often as it was. One cursor pass collects the vectors, still encoded,
-// with their classes; Fit decodes them on every core. The slices point
-// into the mapped file or the transaction's nodes, which stay put until
-// the commit: bbolt maps the file again only when it allocates pages.
-func refit(tx *bolt.Tx) error {
-	vec, ledger, model := tx.Bucket(bucketVectors), tx.Bucket(bucketLedger), tx.Bucket(bucketModel)
-	if vec == nil || ledger == nil || model == nil {
-		return fmt.Errorf("%w: missing bucket", ErrCorrupt)
+// fitting is the regression being fitted again from zero over every stored
+// vector, with logreg.Fit, in the background: a message reinforced by
+// train-until-no-error is presented as often as it was.
+//
+// One cursor pass collects the vectors, still encoded, with their classes,
+// before the fit starts; Fit decodes them on every core. The slices point
+// into the mapped file or the transaction's nodes, which stay put until the
+// commit: bbolt maps the file again only when it allocates pages, and the
+// nodes of the vectors bucket change only with its keys. So the caller may
+// go on writing the other buckets while the fit runs, as long as it waits
+// for the fit before the commit or the rollback.
+type fitting struct {
+	done   chan struct{}
+	model  *logreg.Model
+	err    error
+	panic  any
+	waited bool
+}
+
+// startRefit collects the stored vectors and starts the fit.
+func startRefit(tx *bolt.Tx) (*fitting, error) {
+	vec, ledger := tx.Bucket(bucketVectors), tx.Bucket(bucketLedger)
+	if vec == nil || ledger == nil {
+		return nil, fmt.Errorf("%w: missing bucket", ErrCorrupt)
 	}
 	var (
 		keys    [][32]byte
@@ -80,37 +96,64 @@ func refit(tx *bolt.Tx) error {
 	cur := vec.Cursor()
 	for k, v := cur.First(); k != nil; k, v = cur.Next() {
 		if len(k) != 32 {
-			return fmt.Errorf("%w: vector key %x", ErrCorrupt, k)
+			return nil, fmt.Errorf("%w: vector key %x", ErrCorrupt, k)
 		}
 		if _, err := vectorRepeat(v); err != nil {
-			return err
+			return nil, err
 		}
 		c, err := decodeClass(ledger.Get(k))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c == 0 {
-			return fmt.Errorf("%w: vector %x not in the ledger", ErrCorrupt, k)
+			return nil, fmt.Errorf("%w: vector %x not in the ledger", ErrCorrupt, k)
 		}
 		keys, vectors, spam = append(keys, [32]byte(k)), append(vectors, v), append(spam, c == Spam)
 	}
-	m, err := logreg.Fit(Regression, keys, func(i int, buf []uint32) (ex logreg.Example, err error) {
-		// Fit's goroutines read the mapped file outside updateGuarded: a
-		// fault there must become ErrCorrupt too, not a crash.
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("%w: vector %x: %v", ErrCorrupt, keys[i], r)
+	f := &fitting{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		defer func() { f.panic = recover() }()
+		f.model, f.err = logreg.Fit(Regression, keys, func(i int, buf []uint32) (ex logreg.Example, err error) {
+			// Fit's goroutines read the mapped file outside updateGuarded: a
+			// fault there must become ErrCorrupt too, not a crash.
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%w: vector %x: %v", ErrCorrupt, keys[i], r)
+				}
+			}()
+			idx, err := decodeVector(vectors[i], buf[:0])
+			if err != nil {
+				return logreg.Example{}, err
 			}
-		}()
-		idx, err := decodeVector(vectors[i], buf[:0])
-		if err != nil {
-			return logreg.Example{}, err
-		}
-		return logreg.Example{Idx: idx, Spam: spam[i], Repeat: int(vectors[i][0])}, nil
-	})
+			return logreg.Example{Idx: idx, Spam: spam[i], Repeat: int(vectors[i][0])}, nil
+		})
+	}()
+	return f, nil
+}
+
+// wait waits for the fit to end and returns its model. A panic in the fit
+// is raised again here, in the transaction's goroutine, once.
+func (f *fitting) wait() (*logreg.Model, error) {
+	<-f.done
+	if p := f.panic; p != nil && !f.waited {
+		f.waited = true
+		panic(p)
+	}
+	f.waited = true
+	return f.model, f.err
+}
+
+// store waits for the fit and stores its weights.
+func (f *fitting) store(tx *bolt.Tx) error {
+	m, err := f.wait()
 	if err != nil {
 		return err
+	}
+	model := tx.Bucket(bucketModel)
+	if model == nil {
+		return fmt.Errorf("%w: no model bucket", ErrCorrupt)
 	}
 	buf := make([]byte, weightsSize)
 	for i, w := range m.W {
@@ -139,14 +182,20 @@ func vectorRepeat(v []byte) (int, error) {
 	return int(v[0]), nil
 }
 
+// decodeVector decodes a stored vector into the indices it holds. Most
+// gaps take one or two bytes, and in a big message the two kinds are mixed
+// at random: a branch on each byte's length is mispredicted half the time,
+// so the common case reads two bytes and picks the gap without one.
 func decodeVector(v []byte, into []uint32) ([]uint32, error) {
 	limit := uint64(1) << Regression.Bits
 	into = slices.Grow(into, max(len(v)-1, 0)) // at most one index a byte
 	prev := uint64(0)
 	for p := 1; p < len(v); {
-		if b := v[p]; b < 0x80 { // most gaps take one byte
-			prev += uint64(b)
-			p++
+		if p+1 < len(v) && v[p]&v[p+1] < 0x80 { // a gap of one or two bytes
+			b0, b1 := uint64(v[p]), uint64(v[p+1])
+			two := b0 >> 7
+			prev += b0&0x7f | b1<<7&-two
+			p += 1 + int(two)
 		} else {
 			gap, n := binary.Uvarint(v[p:])
 			if n <= 0 || gap >= limit {

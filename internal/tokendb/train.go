@@ -310,14 +310,9 @@ func (b *batch) run(r run, res *Result) error {
 }
 
 // write applies the batch to the buckets and meta, in sorted key order.
-func (b *batch) write(tx *bolt.Tx) error {
-	if err := b.words.write(tx.Bucket(bucketWords)); err != nil {
-		return fmt.Errorf("word %w", err)
-	}
-	if err := b.features.write(tx.Bucket(bucketFeatures)); err != nil {
-		return fmt.Errorf("feature %w", err)
-	}
-
+// The ledger and the vectors go first, so that the regression's fit can
+// run on the other cores while the counts are written.
+func (b *batch) write(tx *bolt.Tx) (err error) {
 	hashes := make([][32]byte, 0, len(b.classes))
 	for h := range b.classes {
 		hashes = append(hashes, h)
@@ -336,7 +331,26 @@ func (b *batch) write(tx *bolt.Tx) error {
 			return fmt.Errorf("ledger: %w", err)
 		}
 	}
+	fit, err := b.writeVectors(tx)
+	if err != nil {
+		return err
+	}
+	if fit != nil {
+		// The fit reads the mapped file: it must end before the
+		// transaction does, whatever happens here.
+		defer func() {
+			if _, ferr := fit.wait(); err == nil && ferr != nil {
+				err = ferr
+			}
+		}()
+	}
 
+	if err := b.words.write(tx.Bucket(bucketWords)); err != nil {
+		return fmt.Errorf("word %w", err)
+	}
+	if err := b.features.write(tx.Bucket(bucketFeatures)); err != nil {
+		return fmt.Errorf("feature %w", err)
+	}
 	for _, t := range []struct {
 		key []byte
 		d   delta
@@ -350,8 +364,10 @@ func (b *batch) write(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	if err := b.writeVectors(tx); err != nil {
-		return err
+	if fit != nil {
+		if err := fit.store(tx); err != nil {
+			return err
+		}
 	}
 	return bumpGeneration(tx)
 }

@@ -133,6 +133,10 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 	for _, g := range groups {
 		paths = append(paths, g.paths...)
 	}
+	var ledger map[[32]byte]tokendb.Class
+	if !forget && !mode.onError {
+		ledger = knownMessages(e)
+	}
 	bar := progress.New(e.stderr, verbOf(forget), inputSize(paths))
 	for _, g := range groups {
 		err := forEach(g.paths, e.stdin, bar, func(m mailbox.Message) (tokendb.Doc, error) {
@@ -145,10 +149,15 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 				return nil
 			}
 			// Untrain's group has no class: it goes with the spam, and
-			// applyBatch untrains both lists alike.
-			if g.class == tokendb.Ham {
+			// applyBatch untrains both lists alike. Training counts each
+			// new message as it comes, on this goroutine, while the workers
+			// tokenize the next ones.
+			switch {
+			case ledger != nil:
+				batch.Add(g.class, d, ledger[d.Hash] == g.class)
+			case g.class == tokendb.Ham:
 				batch.Ham = append(batch.Ham, d)
-			} else {
+			default:
 				batch.Spam = append(batch.Spam, d)
 			}
 			if pending++; pending >= trainBatch {
@@ -184,6 +193,27 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 		return exitPartial, nil
 	}
 	return exitOK, nil
+}
+
+// knownMessages returns the ledger of the database as it is before the
+// run, from a read-only open that holds no lock past this call: the
+// messages it knows as the class they are given now are not counted ahead
+// (tokendb.Batch.Add). A database that cannot be read gives an empty
+// ledger: the write transaction reads the ledger again and has the last
+// word, and reports a database it cannot open.
+func knownMessages(e env) map[[32]byte]tokendb.Class {
+	known := map[[32]byte]tokendb.Class{}
+	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: e.cfg.LockTimeout})
+	if err != nil {
+		return known
+	}
+	if l, err := db.Ledger(); err == nil {
+		known = l
+	}
+	if err := db.Close(); err != nil {
+		return map[[32]byte]tokendb.Class{}
+	}
+	return known
 }
 
 func verbOf(forget bool) string {

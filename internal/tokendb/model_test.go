@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,5 +186,120 @@ func TestWeightIndexOutOfRange(t *testing.T) {
 	}
 	if _, err := db.LookupModel(nil, nil, []uint32{1 << 30}); err == nil {
 		t.Error("no error for an index beyond the table")
+	}
+}
+
+// A batch built with Add, counted as the docs arrive, trains exactly as
+// the same docs given in Ham and Spam: new messages, messages the ledger
+// knows as the same class or the other, one given twice, one given as
+// both, one without features, and ones the caller wrongly believes known
+// or new.
+func TestBatchAdd(t *testing.T) {
+	known := featureDoc("known ham meeting agenda")
+	turned := featureDoc("turned cheap offer meeting")
+	twice := featureDoc("twice winner prize prize")
+	both := featureDoc("both agenda prize notes")
+	plain := NewDoc(sha256.Sum256([]byte("plain")), []string{"plain", "agenda", "agenda"})
+	type add struct {
+		c     Class
+		d     Doc
+		known bool // what the caller believes
+	}
+	adds := []add{
+		{Ham, featureDoc("fresh notes minutes project"), false}, {Ham, known, true}, {Ham, turned, false},
+		{Spam, twice, false}, {Spam, twice, false}, {Ham, both, false}, {Spam, both, false}, {Spam, plain, false},
+		{Spam, featureDoc("fresh cheap pills"), true},        // believed known, but new
+		{Ham, featureDoc("known ham meeting agenda"), false}, // believed new, but known
+	}
+	probe := []string{"known", "turned", "twice", "both", "prize", "agenda", "meeting", "fresh"}
+	state := func(db *DB) string {
+		out := make([]bayes.Counts, len(probe))
+		ev, err := db.LookupModel(probe, out, featureDoc(strings.Join(probe, " ")).Hashed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s%v %+v", dump(t, db), out, ev)
+	}
+	train := func(batch Batch) (string, Result) {
+		db := newDB(t)
+		if _, err := db.Apply(Batch{Ham: []Doc{known}, Spam: []Doc{turned}}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := db.Apply(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return state(db), res
+	}
+
+	var counted, plainBatch Batch
+	for _, a := range adds {
+		counted.Add(a.c, a.d, a.known)
+		if a.c == Ham {
+			plainBatch.Ham = append(plainBatch.Ham, a.d)
+		} else {
+			plainBatch.Spam = append(plainBatch.Spam, a.d)
+		}
+	}
+	got, gotRes := train(counted)
+	want, wantRes := train(plainBatch)
+	if got != want || gotRes != wantRes {
+		t.Errorf("counted by Add: %+v\n%s\nwant %+v\n%s", gotRes, got, wantRes, want)
+	}
+	if wantRes.Learned != 5 || wantRes.Moved != 2 || wantRes.Skipped != 3 {
+		t.Errorf("result %+v, want 5 learned, 2 moved, 3 skipped", wantRes)
+	}
+
+	// A second Apply of the same batch learns nothing new and leaves the
+	// database as it was (the message given as both classes moves to ham and
+	// back), although the first one changed the batch's counts.
+	db := newDB(t)
+	if _, err := db.Apply(counted); err != nil {
+		t.Fatal(err)
+	}
+	before := state(db)
+	if res, err := db.Apply(counted); err != nil || res.Learned != 0 || res.Skipped != 8 {
+		t.Fatalf("second apply: %+v, %v", res, err)
+	}
+	if after := state(db); after != before {
+		t.Errorf("second apply changed the database:\n%s\nwas\n%s", after, before)
+	}
+
+	// Docs appended besides Add are counted too.
+	extra := counted
+	extra.Spam = append(slices.Clone(extra.Spam), featureDoc("extra cheap prize"))
+	extra.counted = nil
+	var mixed Batch
+	for _, a := range adds {
+		mixed.Add(a.c, a.d, a.known)
+	}
+	mixed.Spam = append(mixed.Spam, featureDoc("extra cheap prize"))
+	if got, want := trainedWords(t, mixed), trainedWords(t, extra); got != want {
+		t.Errorf("with a doc appended: %s\nwant %s", got, want)
+	}
+}
+
+// trainedWords applies b to a new database and returns its word dump.
+func trainedWords(t *testing.T, b Batch) string {
+	t.Helper()
+	db := newDB(t)
+	if _, err := db.Apply(b); err != nil {
+		t.Fatal(err)
+	}
+	return dump(t, db)
+}
+
+func TestLedger(t *testing.T) {
+	db := newDB(t)
+	ham, spam := featureDoc("ledger ham"), doc("ledger spam", "cheap")
+	if _, err := db.Apply(Batch{Ham: []Doc{ham}, Spam: []Doc{spam}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Ledger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[ham.Hash] != Ham || got[spam.Hash] != Spam {
+		t.Errorf("ledger %v", got)
 	}
 }

@@ -120,6 +120,30 @@ type Stats struct {
 	Totals        bayes.Totals
 }
 
+// Ledger returns how each message the database learned was trained, by
+// its hash, read in one transaction.
+func (db *DB) Ledger() (map[[32]byte]Class, error) {
+	known := make(map[[32]byte]Class)
+	err := db.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLedger)
+		if b == nil {
+			return fmt.Errorf("%w: no ledger bucket", ErrCorrupt)
+		}
+		return b.ForEach(func(k, v []byte) error {
+			c, err := decodeClass(v)
+			if err != nil || len(k) != 32 {
+				return fmt.Errorf("%w: ledger entry %x", ErrCorrupt, k)
+			}
+			known[[32]byte(k)] = c
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokendb: ledger: %w", err)
+	}
+	return known, nil
+}
+
 // Stats returns counts and sizes. It reads every page of the words and
 // ledger buckets: fine for the stats command, not for a hot path.
 func (db *DB) Stats() (Stats, error) {

@@ -104,12 +104,46 @@ type Batch struct {
 	// holds as the same class: the passes of train-until-no-error. Their
 	// counts are never added twice.
 	Reinforce bool
+	// counted holds the counts of the docs given to Add.
+	counted *tally
+}
+
+// Add appends d to the docs of class c. Unless known says that the ledger
+// holds the message as c already, it counts it at once, as a new message:
+// a caller that adds docs while it still reads mail gets the counting done
+// outside the write transaction, and Apply only corrects for the messages
+// whose ledger entry turns out otherwise. Docs appended to Ham or Spam
+// directly make Apply count everything itself.
+func (b *Batch) Add(c Class, d Doc, known bool) {
+	t := b.counted
+	if t == nil {
+		t = newTally()
+		b.counted = t
+	}
+	if c == Ham {
+		b.Ham, t.ham = append(b.Ham, d), append(t.ham, !known)
+	} else {
+		b.Spam, t.spam = append(b.Spam, d), append(t.spam, !known)
+	}
+	if !known {
+		t.count(&d, c, 1)
+	}
 }
 
 // Apply trains a whole batch in one write transaction, so that a run of
 // "train --ham ... --spam ..." is all or nothing.
 func (db *DB) Apply(b Batch) (Result, error) {
-	res, err := db.apply(run{Ham, b.Ham, b.Reinforce}, run{Spam, b.Spam, b.Reinforce})
+	pre := b.counted
+	if pre == nil || pre.used || b.Reinforce || len(pre.ham) != len(b.Ham) || len(pre.spam) != len(b.Spam) {
+		pre = nil
+	} else {
+		pre.used = true // the corrections change it: a second Apply counts afresh
+	}
+	hamRun, spamRun := run{Ham, b.Ham, b.Reinforce, nil}, run{Spam, b.Spam, b.Reinforce, nil}
+	if pre != nil {
+		hamRun.counted, spamRun.counted = pre.ham, pre.spam
+	}
+	res, err := db.applyCounted(pre, hamRun, spamRun)
 	if err != nil {
 		return Result{}, fmt.Errorf("tokendb: train: %w", err)
 	}
@@ -193,16 +227,47 @@ func (k *counter) add(w string, c Class, n int64) {
 	}
 }
 
-// batch accumulates the changes of one Train or Untrain call.
-type batch struct {
-	ledger   *bolt.Bucket
-	words    counter
-	features counter
-	// classes overlays the ledger with the changes of this call, so that a
-	// message given twice is seen as trained the second time; 0 = deleted.
-	classes       map[[32]byte]Class
+// tally is the count changes of some docs: of their words, their
+// features and the message totals.
+type tally struct {
+	words         counter
+	features      counter
 	totals        delta
 	featureTotals delta
+	// ham and spam tell which docs of a Batch Add counted.
+	ham, spam []bool
+	used      bool // by an Apply
+}
+
+func newTally() *tally { return &tally{words: newCounter(), features: newCounter()} }
+
+// count adds n (±1) per occurrence of each storable word of d to class c,
+// and n to the message total of c; the same for the features, counted once
+// a message, if d has them.
+func (t *tally) count(d *Doc, c Class, sign int64) {
+	for j, w := range d.Words {
+		n := sign
+		if d.Counts != nil {
+			n *= int64(d.Counts[j])
+		}
+		t.words.add(w, c, n)
+	}
+	t.totals.add(c, sign)
+	if d.learns() {
+		for _, f := range d.Features {
+			t.features.add(f, c, sign)
+		}
+		t.featureTotals.add(c, sign)
+	}
+}
+
+// batch accumulates the changes of one Train or Untrain call.
+type batch struct {
+	ledger *bolt.Bucket
+	*tally
+	// classes overlays the ledger with the changes of this call, so that a
+	// message given twice is seen as trained the second time; 0 = deleted.
+	classes map[[32]byte]Class
 	// vectors are the changes to the stored vectors: a doc to store, or
 	// nil to delete; reinforced counts extra presentations.
 	vectors    map[[32]byte]*Doc
@@ -217,27 +282,21 @@ func (b *batch) trainedAs(h [32]byte) (Class, error) {
 	return decodeClass(b.ledger.Get(h[:]))
 }
 
-// count adds n (±1) per occurrence of each storable word to class c, and n
-// to the message total of c.
+// count counts d (sign ±1) as class c and stores or deletes its vector.
 func (b *batch) count(d *Doc, c Class, sign int64) {
-	for j, w := range d.Words {
-		n := sign
-		if d.Counts != nil {
-			n *= int64(d.Counts[j])
-		}
-		b.words.add(w, c, n)
+	b.tally.count(d, c, sign)
+	b.vector(d, sign)
+}
+
+// vector stores (sign > 0) or deletes the vector of d, if it has one.
+func (b *batch) vector(d *Doc, sign int64) {
+	if !d.learns() {
+		return
 	}
-	b.totals.add(c, sign)
-	if d.learns() {
-		for _, f := range d.Features {
-			b.features.add(f, c, sign)
-		}
-		b.featureTotals.add(c, sign)
-		if sign > 0 {
-			b.vectors[d.Hash] = d
-		} else {
-			b.vectors[d.Hash] = nil
-		}
+	if sign > 0 {
+		b.vectors[d.Hash] = d
+	} else {
+		b.vectors[d.Hash] = nil
 	}
 }
 
@@ -248,10 +307,15 @@ type run struct {
 	class     Class
 	docs      []Doc
 	reinforce bool
+	counted   []bool // nil, or which docs Batch.Add counted as new
 }
 
 // apply carries out the runs in order in one write transaction.
-func (db *DB) apply(runs ...run) (Result, error) {
+func (db *DB) apply(runs ...run) (Result, error) { return db.applyCounted(nil, runs...) }
+
+// applyCounted is apply with the counts of the docs that the runs say
+// were counted already in pre (nil: none).
+func (db *DB) applyCounted(pre *tally, runs ...run) (Result, error) {
 	var res Result
 	err := db.update(func(tx *bolt.Tx) (bool, error) {
 		res = Result{}
@@ -259,8 +323,11 @@ func (db *DB) apply(runs ...run) (Result, error) {
 		if ledger == nil {
 			return false, fmt.Errorf("%w: missing bucket", ErrCorrupt)
 		}
-		b := &batch{ledger: ledger, words: newCounter(), features: newCounter(), classes: make(map[[32]byte]Class),
+		b := &batch{ledger: ledger, tally: pre, classes: make(map[[32]byte]Class),
 			vectors: make(map[[32]byte]*Doc), reinforced: make(map[[32]byte]int)}
+		if pre == nil {
+			b.tally = newTally()
+		}
 		for _, r := range runs {
 			if err := b.run(r, &res); err != nil {
 				return false, err
@@ -281,6 +348,7 @@ func (b *batch) run(r run, res *Result) error {
 	c := r.class
 	for i := range r.docs {
 		d := &r.docs[i]
+		counted := r.counted != nil && r.counted[i]
 		prev, err := b.trainedAs(d.Hash)
 		if err != nil {
 			return err
@@ -291,17 +359,28 @@ func (b *batch) run(r run, res *Result) error {
 			res.Reinforced++
 			continue
 		case c == 0 && prev == 0, c != 0 && prev == c:
+			if counted {
+				b.tally.count(d, c, -1) // counted as new: it was not
+			}
 			res.Skipped++
 			continue
 		case c == 0:
 			b.count(d, prev, -1)
 			res.Unlearned++
 		case prev == 0:
-			b.count(d, c, 1)
+			if counted {
+				b.vector(d, 1)
+			} else {
+				b.count(d, c, 1)
+			}
 			res.Learned++
 		default:
 			b.count(d, prev, -1)
-			b.count(d, c, 1)
+			if counted {
+				b.vector(d, 1)
+			} else {
+				b.count(d, c, 1)
+			}
 			res.Moved++
 		}
 		b.classes[d.Hash] = c

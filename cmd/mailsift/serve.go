@@ -74,7 +74,8 @@ func cmdServe(e env, args []string) (int, error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The watcher rereads what shutdown closes: it stops first.
+	// The watcher rereads what shutdown closes: it stops first, after a
+	// reload in progress.
 	stopWatch := watchConfig(e, cfg, s.apply, s.tick, log, reg)
 	defer stopWatch()
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -134,7 +135,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 		paths = append(paths, g.paths...)
 	}
 	var ledger map[[32]byte]tokendb.Class
-	if !forget && !mode.onError {
+	if !forget && !mode.onError && !slices.Equal(paths, []string{"-"}) {
 		ledger = knownMessages(e)
 	}
 	bar := progress.New(e.stderr, verbOf(forget), inputSize(paths))
@@ -155,6 +156,7 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 			switch {
 			case ledger != nil:
 				batch.Add(g.class, d, ledger[d.Hash] == g.class)
+				ledger[d.Hash] = g.class
 			case g.class == tokendb.Ham:
 				batch.Ham = append(batch.Ham, d)
 			default:
@@ -198,12 +200,12 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 // knownMessages returns the ledger of the database as it is before the
 // run, from a read-only open that holds no lock past this call: the
 // messages it knows as the class they are given now are not counted ahead
-// (tokendb.Batch.Add). A database that cannot be read gives an empty
-// ledger: the write transaction reads the ledger again and has the last
-// word, and reports a database it cannot open.
+// (tokendb.Batch.Add). A database that cannot be read at once gives an
+// empty ledger: the write transaction reads the ledger again and has the
+// last word, and reports a database it cannot open.
 func knownMessages(e env) map[[32]byte]tokendb.Class {
 	known := map[[32]byte]tokendb.Class{}
-	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: e.cfg.LockTimeout})
+	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: time.Millisecond})
 	if err != nil {
 		return known
 	}

@@ -81,7 +81,8 @@ func cmdWorker(e env, args []string) (int, error) {
 			return exitError, errors.Join(err, w.close(), q.Close())
 		}
 	}
-	// The watcher rereads what the workers close: it stops first.
+	// The watcher rereads what the workers close: it stops first, after a
+	// reload in progress.
 	stopWatch := watchConfig(e, cfg, w.apply, w.tick, log, reg)
 	defer stopWatch()
 

@@ -22,8 +22,8 @@ var weightsSize = 4 << Regression.Bits
 
 // writeVectors stores and deletes the batch's vectors and counts their
 // reinforcements. When anything changed it starts fitting the regression
-// again, which the caller must finish with store or wait before the
-// transaction ends; otherwise it returns nil.
+// again, which the caller must finish with store, or at least wait for
+// (<-done), before the transaction ends; otherwise it returns nil.
 func (b *batch) writeVectors(tx *bolt.Tx) (*fitting, error) {
 	if len(b.vectors) == 0 && len(b.reinforced) == 0 {
 		return nil, nil
@@ -75,11 +75,10 @@ func (b *batch) writeVectors(tx *bolt.Tx) (*fitting, error) {
 // go on writing the other buckets while the fit runs, as long as it waits
 // for the fit before the commit or the rollback.
 type fitting struct {
-	done   chan struct{}
-	model  *logreg.Model
-	err    error
-	panic  any
-	waited bool
+	done  chan struct{}
+	model *logreg.Model
+	err   error
+	panic any
 }
 
 // startRefit collects the stored vectors and starts the fit.
@@ -133,24 +132,17 @@ func startRefit(tx *bolt.Tx) (*fitting, error) {
 	return f, nil
 }
 
-// wait waits for the fit to end and returns its model. A panic in the fit
-// is raised again here, in the transaction's goroutine, once.
-func (f *fitting) wait() (*logreg.Model, error) {
-	<-f.done
-	if p := f.panic; p != nil && !f.waited {
-		f.waited = true
-		panic(p)
-	}
-	f.waited = true
-	return f.model, f.err
-}
-
-// store waits for the fit and stores its weights.
+// store waits for the fit and stores its weights. A panic in the fit is
+// raised again here, in the transaction's goroutine.
 func (f *fitting) store(tx *bolt.Tx) error {
-	m, err := f.wait()
-	if err != nil {
-		return err
+	<-f.done
+	if f.panic != nil {
+		panic(f.panic)
 	}
+	if f.err != nil {
+		return f.err
+	}
+	m := f.model
 	model := tx.Bucket(bucketModel)
 	if model == nil {
 		return fmt.Errorf("%w: no model bucket", ErrCorrupt)

@@ -218,7 +218,16 @@ func TestBatchAdd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprintf("%s%v %+v", dump(t, db), out, ev)
+		ledger, err := db.Ledger()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := db.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.FileSize, st.Generation = 0, 0
+		return fmt.Sprintf("%s%v %+v %v %+v", dump(t, db), out, ev, ledger, st)
 	}
 	train := func(batch Batch) (string, Result) {
 		db := newDB(t)

@@ -112,8 +112,9 @@ type Batch struct {
 // holds the message as c already, it counts it at once, as a new message:
 // a caller that adds docs while it still reads mail gets the counting done
 // outside the write transaction, and Apply only corrects for the messages
-// whose ledger entry turns out otherwise. Docs appended to Ham or Spam
-// directly make Apply count everything itself.
+// whose ledger entry turns out otherwise. Ham and Spam must then stay as
+// Add left them; docs appended to them directly make Apply count
+// everything itself.
 func (b *Batch) Add(c Class, d Doc, known bool) {
 	t := b.counted
 	if t == nil {
@@ -391,7 +392,7 @@ func (b *batch) run(r run, res *Result) error {
 // write applies the batch to the buckets and meta, in sorted key order.
 // The ledger and the vectors go first, so that the regression's fit can
 // run on the other cores while the counts are written.
-func (b *batch) write(tx *bolt.Tx) (err error) {
+func (b *batch) write(tx *bolt.Tx) error {
 	hashes := make([][32]byte, 0, len(b.classes))
 	for h := range b.classes {
 		hashes = append(hashes, h)
@@ -416,12 +417,9 @@ func (b *batch) write(tx *bolt.Tx) (err error) {
 	}
 	if fit != nil {
 		// The fit reads the mapped file: it must end before the
-		// transaction does, whatever happens here.
-		defer func() {
-			if _, ferr := fit.wait(); err == nil && ferr != nil {
-				err = ferr
-			}
-		}()
+		// transaction does, whatever happens here. Its result, error or
+		// panic counts only through store.
+		defer func() { <-fit.done }()
 	}
 
 	if err := b.words.write(tx.Bucket(bucketWords)); err != nil {
@@ -464,6 +462,9 @@ func (k *counter) write(bk *bolt.Bucket) error {
 	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(k.keys[x], k.keys[y]) })
 	for _, i := range order {
 		w, d := k.keys[i], k.deltas[i]
+		if d == (delta{}) {
+			continue // counted ahead and taken back: Batch.Add
+		}
 		key := []byte(w) // bbolt keeps keys until commit: one allocation each
 		old, err := decodeCounts(bk.Get(key))
 		if err != nil {

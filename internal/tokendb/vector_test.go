@@ -40,14 +40,36 @@ func TestDecodeVector(t *testing.T) {
 	}
 }
 
-// Whatever the bytes, decoding gives an error or indices in the table in
-// order, which encode and decode again to themselves.
+// decodeSlowly is decodeVector one varint at a time.
+func decodeSlowly(v []byte) ([]uint32, bool) {
+	var out []uint32
+	prev := uint64(0)
+	for p := 1; p < len(v); {
+		gap, n := binary.Uvarint(v[p:])
+		if n <= 0 || gap >= 1<<Regression.Bits || prev+gap >= 1<<Regression.Bits {
+			return nil, false
+		}
+		prev += gap
+		p += n
+		out = append(out, uint32(prev))
+	}
+	return out, true
+}
+
+// Whatever the bytes, decoding gives what decoding one varint at a time
+// gives, or an error where that fails; and the indices are in the table
+// and in order, and encode and decode again to themselves.
 func FuzzDecodeVector(f *testing.F) {
 	f.Add(encodeVector(1, []uint32{1, 2, 300, 70000}))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte{})
+	f.Add([]byte{1, 0x85, 0x7f, 0x03, 0xff, 0x01, 0x80, 0x80, 0x01, 0x7f})
 	f.Fuzz(func(t *testing.T, v []byte) {
 		idx, err := decodeVector(v, nil)
+		want, ok := decodeSlowly(v)
+		if ok != (err == nil) || ok && !slices.Equal(idx, want) {
+			t.Fatalf("decoded %v, %v; one varint at a time: %v, %v", idx, err, want, ok)
+		}
 		if err != nil {
 			return
 		}

@@ -204,15 +204,12 @@ func learn(e env, groups []inputGroup, quiet, forget bool, mode trainMode) (int,
 // empty ledger: the write transaction reads the ledger again and has the
 // last word, and reports a database it cannot open.
 func knownMessages(e env) map[[32]byte]tokendb.Class {
-	known := map[[32]byte]tokendb.Class{}
 	db, err := tokendb.Open(e.db, tokendb.Options{ReadOnly: true, Timeout: time.Millisecond})
 	if err != nil {
-		return known
+		return map[[32]byte]tokendb.Class{}
 	}
-	if l, err := db.Ledger(); err == nil {
-		known = l
-	}
-	if err := db.Close(); err != nil {
+	known, err := db.Ledger()
+	if cerr := db.Close(); err != nil || cerr != nil {
 		return map[[32]byte]tokendb.Class{}
 	}
 	return known

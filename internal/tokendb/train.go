@@ -289,6 +289,15 @@ func (b *batch) count(d *Doc, c Class, sign int64) {
 	b.vector(d, sign)
 }
 
+// learn counts d as class c, unless Batch.Add counted it already, and
+// stores its vector.
+func (b *batch) learn(d *Doc, c Class, counted bool) {
+	if !counted {
+		b.tally.count(d, c, 1)
+	}
+	b.vector(d, 1)
+}
+
 // vector stores (sign > 0) or deletes the vector of d, if it has one.
 func (b *batch) vector(d *Doc, sign int64) {
 	if !d.learns() {
@@ -369,19 +378,11 @@ func (b *batch) run(r run, res *Result) error {
 			b.count(d, prev, -1)
 			res.Unlearned++
 		case prev == 0:
-			if counted {
-				b.vector(d, 1)
-			} else {
-				b.count(d, c, 1)
-			}
+			b.learn(d, c, counted)
 			res.Learned++
 		default:
 			b.count(d, prev, -1)
-			if counted {
-				b.vector(d, 1)
-			} else {
-				b.count(d, c, 1)
-			}
+			b.learn(d, c, counted)
 			res.Moved++
 		}
 		b.classes[d.Hash] = c

@@ -5,7 +5,11 @@
 // Run "mailsift help" for the commands.
 package main
 
-import "os"
+import (
+	"os"
+
+	_ "github.com/mailsift/mailsift/internal/prefault"
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

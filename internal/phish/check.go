@@ -283,8 +283,10 @@ func (c *checker) sender() {
 	}
 }
 
-// emailRe finds addresses in display names.
-var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}`)
+// emailRe finds addresses in display names; compiled on first use.
+var emailRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+\.)+[A-Za-z]{2,}`)
+})
 
 // displayName looks for a brand or an address in a From display name
 // that the From address does not back.
@@ -303,7 +305,7 @@ func (c *checker) displayName(a Address) {
 	if strings.Contains(strings.ToLower(name), " via ") {
 		return // mailing lists rewriting From: "'Ann' via Group"
 	}
-	for _, m := range emailRe.FindAllString(name, 3) {
+	for _, m := range emailRe().FindAllString(name, 3) {
 		nh, ok := hostFacts(domainOf(m))
 		if !ok || nh.rd == "" || sameOrg(nh, fh) {
 			continue

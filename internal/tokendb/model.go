@@ -248,6 +248,7 @@ func margin(bk *bolt.Bucket, idx []uint32) (float64, error) {
 	if len(v) != weightsSize {
 		return 0, fmt.Errorf("%w: weights of %d bytes", ErrCorrupt, len(v))
 	}
+	populateRead(v)
 	var s float64
 	for _, i := range idx {
 		if int(i) >= len(v)/4 {

@@ -15,12 +15,25 @@ import (
 // at a time as before.
 func populate[T any](s []T) {
 	var zero T
-	p := unsafe.Pointer(unsafe.SliceData(s))
+	madvisePages(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(zero), unix.MADV_POPULATE_WRITE)
+}
+
+// populateRead maps in the whole pages of b, a slice of the mapped file,
+// in one call, as populate does for memory to be written. The weights
+// that one lookup sums lie all over their 4 MB: read one fault at a time,
+// they cost a `mark` more than the rest of its lookup. A file cut short
+// under the mapping fails the call, which is then left to the reads.
+func populateRead(b []byte) {
+	madvisePages(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), unix.MADV_POPULATE_READ)
+}
+
+// madvisePages gives advice for the whole pages within the size bytes at p.
+func madvisePages(p unsafe.Pointer, size uintptr, advice int) {
 	start := uintptr(p)
 	page := uintptr(unix.Getpagesize())
-	lo, hi := (start+page-1)&^(page-1), (start+uintptr(len(s))*unsafe.Sizeof(zero))&^(page-1)
+	lo, hi := (start+page-1)&^(page-1), (start+size)&^(page-1)
 	if hi <= lo {
 		return
 	}
-	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, lo-start)), hi-lo), unix.MADV_POPULATE_WRITE)
+	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, lo-start)), hi-lo), advice)
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -182,13 +183,14 @@ func collapse(s string, n int) string {
 // textRe matches URLs that start with a known scheme, defanged schemes
 // included, or with "www.". The rest of the match is xurls' IRI body,
 // which leaves out trailing punctuation and unbalanced closing brackets.
-var textRe = func() *regexp.Regexp {
+// It is compiled on first use: most mailsift processes never extract URLs.
+var textRe = sync.OnceValue(func() *regexp.Regexp {
 	re, err := xurls.StrictMatchingScheme(`https?://|hxxps?://|h\*\*ps?://|ftps?://|sftp://|wss?://|smb://|www\.`)
 	if err != nil {
 		panic(err) // a constant expression: caught by every test
 	}
 	return re
-}()
+})
 
 // Window bounds around an anchor: how far back to look for the scheme,
 // and how long a URL may run on.
@@ -212,7 +214,7 @@ func (s *Set) scanText(text string, src Source) {
 		}
 		s.regexp += len(win)
 		ref, offs := refangWindow(win)
-		for _, m := range textRe.FindAllStringIndex(ref, -1) {
+		for _, m := range textRe().FindAllStringIndex(ref, -1) {
 			match := ref[m[0]:m[1]]
 			orig := win[offs[m[0]]:offs[m[1]]]
 			if i := s.add(match, src, orig != match); i >= 0 && s.list[i].Count == 1 {

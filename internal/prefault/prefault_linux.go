@@ -16,8 +16,8 @@ const (
 // so that it is allocated on the heap.
 var probe *[64]byte
 
-// populated lists what init populated, and failed the first error; for
-// the tests.
+// What init did, for the tests: the regions it populated, and the step
+// that failed, if one did.
 var (
 	populated []region
 	failed    error
@@ -26,22 +26,30 @@ var (
 func init() {
 	maps, err := readMaps()
 	if err != nil {
-		failed = err
+		failed = &stepError{"read /proc/self/maps", err}
 		return
 	}
 	code, _, _, _ := runtime.Caller(0)
 	probe = new([64]byte)
-	for _, r := range regions(maps, code, uintptr(unsafe.Pointer(probe))) {
-		advice := madvPopulateRead
-		if r.write {
-			advice = madvPopulateWrite
-		}
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(advice)); e != 0 {
-			failed = e
+	for _, r := range regions(maps, code, uintptr(unsafe.Pointer(probe)), uintptr(syscall.Getpagesize())) {
+		if err := populate(r); err != nil {
+			failed = &stepError{"populate", err}
 			return
 		}
 		populated = append(populated, r)
 	}
+}
+
+// populate has the kernel map in the pages of r in one call.
+func populate(r region) error {
+	advice := uintptr(madvPopulateRead)
+	if r.write {
+		advice = madvPopulateWrite
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, advice); e != 0 {
+		return e
+	}
+	return nil
 }
 
 // readMaps reads /proc/self/maps, which must fit in 16 kB: a Go process
@@ -66,3 +74,12 @@ func readMaps() ([]byte, error) {
 	}
 	return nil, syscall.E2BIG
 }
+
+// stepError is a failure of init, with the step it failed in.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return "prefault: " + e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }

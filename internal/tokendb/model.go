@@ -227,7 +227,7 @@ func (db *DB) LookupModel(features []string, out []bayes.Counts, hashed []uint32
 		if err := lookupBucket(tx.Bucket(bucketFeatures), features, out); err != nil {
 			return err
 		}
-		ev.Margin, err = margin(tx.Bucket(bucketModel), hashed)
+		ev.Margin, err = margin(tx.Bucket(bucketModel), hashed, !db.weightsMapped.Swap(true))
 		return err
 	})
 	if err != nil {
@@ -236,8 +236,9 @@ func (db *DB) LookupModel(features []string, out []bayes.Counts, hashed []uint32
 	return ev, nil
 }
 
-// margin sums the stored weights at idx, read in place from the file.
-func margin(bk *bolt.Bucket, idx []uint32) (float64, error) {
+// margin sums the stored weights at idx, read in place from the file,
+// mapping them all in first if mapIn is set.
+func margin(bk *bolt.Bucket, idx []uint32, mapIn bool) (float64, error) {
 	if bk == nil {
 		return 0, fmt.Errorf("%w: no model bucket", ErrCorrupt)
 	}
@@ -248,7 +249,9 @@ func margin(bk *bolt.Bucket, idx []uint32) (float64, error) {
 	if len(v) != weightsSize {
 		return 0, fmt.Errorf("%w: weights of %d bytes", ErrCorrupt, len(v))
 	}
-	populateRead(v)
+	if mapIn {
+		populateRead(v)
+	}
 	var s float64
 	for _, i := range idx {
 		if int(i) >= len(v)/4 {

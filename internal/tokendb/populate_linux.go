@@ -21,8 +21,9 @@ func populate[T any](s []T) {
 // populateRead maps in the whole pages of b, a slice of the mapped file,
 // in one call, as populate does for memory to be written. The few
 // thousand weights that one lookup sums lie all over their 4 MB: read one
-// fault at a time, they cost a `mark` some 60 faults. A file cut short
-// under the mapping fails the call, which is then left to the reads.
+// fault at a time, they cost a `mark` some 60 faults. The first lookup of
+// a DB does it; a file cut short under the mapping fails the call, which
+// is then left to the reads.
 func populateRead(b []byte) {
 	madvisePages(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)), unix.MADV_POPULATE_READ)
 }

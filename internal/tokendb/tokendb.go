@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailsift/mailsift/internal/bayes"
@@ -125,6 +126,10 @@ type DB struct {
 	bolt     *bolt.DB
 	path     string
 	readOnly bool
+	// weightsMapped is set by the first LookupModel, which maps in the
+	// stored weights in one call (see populateRead); later lookups find
+	// them mapped.
+	weightsMapped atomic.Bool
 }
 
 // Open opens the token database at path, waiting up to opts.Timeout for the

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 
 	"github.com/mailsift/mailsift/internal/mailbox"
@@ -47,14 +46,13 @@ func gcPercent(heap uint64) int {
 
 // heapNow returns the bytes of the heap's objects, live or not yet
 // collected: an upper bound of the live heap, so that gcPercent errs
-// towards collecting more often.
+// towards collecting more often. (runtime.ReadMemStats stops the world
+// for a moment; runtime/metrics would not, but its initialisation costs
+// every process more than this call.)
 func heapNow() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // runOpts tune forEach: workers is the number of goroutines running work

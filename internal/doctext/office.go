@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // partKind tells the XML walker which vocabulary a zip member speaks.
@@ -466,12 +467,16 @@ func fieldArgs(s string) []string {
 	return args
 }
 
-var formulaURL = regexp.MustCompile(`(?i)\b(?:HYPERLINK|WEBSERVICE|IMAGE)\(\s*"([^"]+)"`)
+// formulaURL finds the literal URL argument of a spreadsheet formula that
+// fetches or links.
+var formulaURL = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(?:HYPERLINK|WEBSERVICE|IMAGE)\(\s*"([^"]+)"`)
+})
 
 // formulaLinks records the literal URLs passed to HYPERLINK, WEBSERVICE and
 // IMAGE in a spreadsheet formula.
 func formulaLinks(f string, b *builder) {
-	for _, m := range formulaURL.FindAllStringSubmatch(f, 16) {
+	for _, m := range formulaURL().FindAllStringSubmatch(f, 16) {
 		b.link(m[1])
 	}
 }

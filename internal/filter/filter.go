@@ -102,7 +102,9 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
-	sc.features = tokenize.Distinct(f.Tokens.AppendFeatures(sc.features, m))
+	all := f.Tokens.AppendFeatures(sc.features, m)
+	sc.filled = len(all)
+	sc.features = tokenize.Distinct(all)
 	sc.hashed = tokendb.Regression.AppendFeatures(sc.hashed, sc.features, m.Raw)
 	sc.counts = slices.Grow(sc.counts, len(sc.features))[:len(sc.features)]
 	v.Defects = m.Defects
@@ -115,6 +117,7 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 // classifying it allocates.
 type scratch struct {
 	features []string
+	filled   int // how much of features held strings before Distinct shortened it
 	hashed   []uint32
 	counts   []bayes.Counts
 }
@@ -122,9 +125,10 @@ type scratch struct {
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // release empties sc, letting go of the features' strings, and puts it
-// back in the pool.
+// back in the pool. Only the part that held strings is cleared: the rest
+// was cleared by an earlier release.
 func (sc *scratch) release() {
-	clear(sc.features[:cap(sc.features)])
+	clear(sc.features[:sc.filled])
 	sc.features, sc.hashed, sc.counts = sc.features[:0], sc.hashed[:0], sc.counts[:0]
 	scratchPool.Put(sc)
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -85,7 +86,7 @@ func ParseReceived(v string) Hop {
 	if i := lastTopLevelSemicolon(toks); i >= 0 {
 		hop.Date, hop.TZOffset = parseReceivedDate(s[toks[i].end:])
 		toks = toks[:i]
-	} else if loc := looseDate.FindStringIndex(s); loc != nil {
+	} else if loc := looseDate().FindStringIndex(s); loc != nil {
 		// No ';' (SendGrid and some appliances): a date at the end.
 		if d, off := parseReceivedDate(s[loc[0]:]); !d.IsZero() {
 			hop.Date, hop.TZOffset = d, off
@@ -351,7 +352,10 @@ func envelopeFromComment(toks []rtoken) string {
 }
 
 // looseDate finds a date at the end of a Received value that has no ';'.
-var looseDate = regexp.MustCompile(`(?i)(?:(?:mon|tue|wed|thu|fri|sat|sun),? +)?\d{1,2} +(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) +\d{2,4} +\d{1,2}:\d{2}(?::\d{2})?.*$|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}.*$`)
+// It compiles on first use: most processes never read a Received header.
+var looseDate = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:(?:mon|tue|wed|thu|fri|sat|sun),? +)?\d{1,2} +(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) +\d{2,4} +\d{1,2}:\d{2}(?::\d{2})?.*$|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}.*$`)
+})
 
 // obsoleteZones are the RFC 5322 zone names time.Parse does not know.
 var obsoleteZones = map[string]int{

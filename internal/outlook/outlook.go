@@ -38,6 +38,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -447,7 +448,10 @@ func smtpOnly(s string) string {
 	return ""
 }
 
-var bareAddr = regexp.MustCompile(`^[^\s<>()\[\]\\,;:"@]+@[^\s<>()\[\]\\,;:"@]+$`)
+// bareAddr matches a lone address without a display name or brackets.
+var bareAddr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[^\s<>()\[\]\\,;:"@]+@[^\s<>()\[\]\\,;:"@]+$`)
+})
 
 // formatAddress writes one mailbox. Without a usable address the display
 // name is written alone, quoted or encoded.
@@ -457,7 +461,7 @@ func formatAddress(name, addr string) string {
 	if name == addr {
 		name = ""
 	}
-	if addr != "" && bareAddr.MatchString(addr) {
+	if addr != "" && bareAddr().MatchString(addr) {
 		return (&mail.Address{Name: name, Address: addr}).String()
 	}
 	if addr != "" {

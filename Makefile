@@ -8,7 +8,7 @@ FUZZTIME    ?= 30s
 CORPUS      ?= $(or $(MAILSIFT_CORPUS),$(HOME)/.cache/mailsift-corpus)
 DEMO        ?= $(or $(TMPDIR),/tmp)/mailsift-demo
 
-.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze bench-serve bench-scale corpus clean
+.PHONY: all build demo deps test check generate fuzz bench bench-go bench-peers bench-analyze bench-serve bench-serve-pinned bench-scale corpus clean rspamd
 
 all: build
 
@@ -71,7 +71,7 @@ corpus:
 
 # Go micro-benchmarks, then mailsift beside bogofilter and spamoracle on the
 # SpamAssassin split, in one run.
-bench: bench-go bench-peers bench-analyze bench-serve bench-scale
+bench: bench-go bench-peers bench-analyze bench-serve bench-serve-pinned bench-scale
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -85,9 +85,17 @@ bench-analyze: build corpus
 
 # mailsift serve's /v1/classify and /v1/analyze beside rspamd's /checkv2,
 # 32 clients each, in one run (installs Debian's rspamd when missing).
-bench-serve: build corpus
-	@command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
+bench-serve: build corpus rspamd
 	bench/serve.sh
+
+# The same with each server on the first core and the load generator on the
+# second, so that the load generator takes no CPU from the server it measures.
+bench-serve-pinned: build corpus rspamd
+	SERVER_CPUS=0 LOADGEN_CPUS=1 PASSES=10 bench/serve.sh
+
+# Debian's rspamd, for the service benchmarks.
+rspamd:
+	@command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
 
 # The corpus through 1, 2 and 4 worker processes on NATS JetStream, beside
 # one analyze process (installs Debian's nats-server when missing).

@@ -35,8 +35,14 @@
 #   make bench-serve     (or: bench/serve.sh; needs bin/mailsift, the corpus and rspamd;
 #                        MAILSIFT_BIN: the binary, default bin/mailsift)
 #   SKIP_MAILSIFT=1 bench/serve.sh    rspamd alone;  SKIP_RSPAMD=1: mailsift alone
+#   SERVER_CPUS=0 LOADGEN_CPUS=1 bench/serve.sh    (make bench-serve-pinned)
+#       each server on the first core and the load generator on the second
+#       (taskset): the load generator then takes no CPU from the server it
+#       measures. Unpinned, it shares the two cores with the server, and it
+#       takes a larger share of them the more requests a second the server
+#       answers, which weighs against the faster server.
 # Knobs: CONCURRENCY (32), PASSES (2), WARMUP (500), ROUNDS (3),
-# RSPAMD_WORKERS (nproc), BENCH_OUT (bench/out; its serve.jsonl gets the loadgen
+# RSPAMD_WORKERS (nproc, or the number of SERVER_CPUS), BENCH_OUT (bench/out; its serve.jsonl gets the loadgen
 # JSON object of every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +54,12 @@ C="${CONCURRENCY:-32}"
 PASSES="${PASSES:-2}"
 WARMUP="${WARMUP:-500}"
 ROUNDS="${ROUNDS:-3}"
-WORKERS="${RSPAMD_WORKERS:-$(nproc)}"
+SERVER_CPUS="${SERVER_CPUS:-}"
+LOADGEN_CPUS="${LOADGEN_CPUS:-}"
+SPIN=() LPIN=()
+if [ -n "$SERVER_CPUS" ]; then SPIN=(taskset -c "$SERVER_CPUS"); fi
+if [ -n "$LOADGEN_CPUS" ]; then LPIN=(taskset -c "$LOADGEN_CPUS"); fi
+WORKERS="${RSPAMD_WORKERS:-$("${SPIN[@]}" nproc)}"
 SKIP_MAILSIFT="${SKIP_MAILSIFT:-}"
 SKIP_RSPAMD="${SKIP_RSPAMD:-}"
 mkdir -p "$OUT"
@@ -148,7 +159,7 @@ EOF
     chown -R "$u:$(id -gn "$u")" "$RS"
     user=(-u "$u" -g "$(id -gn "$u")")
   fi
-  rspamd -f "${user[@]}" -c "$RS/rspamd.conf" --var LOCAL_CONFDIR="$RS" \
+  "${SPIN[@]}" rspamd -f "${user[@]}" -c "$RS/rspamd.conf" --var LOCAL_CONFDIR="$RS" \
     --var DBDIR="$RS/db" --var RUNDIR="$RS/run" --var LOGDIR="$RS/log" > "$RS/stdout" 2>&1 &
   RPID=$!
   PIDS+=("$RPID")
@@ -175,7 +186,7 @@ if [ -z "$SKIP_MAILSIFT" ]; then
     xargs -d '\n' -a sa/train-spam.txt "$BIN" --db "$DB" train -q --spam)
   printf 'analysis:\n  seen:\n    mails: {enabled: false}\n    attachments: {enabled: false}\n    ips: {enabled: false}\n' > "$T/mailsift.yml"
   MPORT=$(free_port)
-  "$BIN" --config "$T/mailsift.yml" --db "$DB" serve --http "127.0.0.1:$MPORT" --milter '' > "$T/mailsift.log" 2>&1 &
+  "${SPIN[@]}" "$BIN" --config "$T/mailsift.yml" --db "$DB" serve --http "127.0.0.1:$MPORT" --milter '' > "$T/mailsift.log" 2>&1 &
   MPID=$!
   PIDS+=("$MPID")
   wait_http "http://127.0.0.1:$MPORT/healthz" "$MPID" "mailsift serve" "$T/mailsift.log"
@@ -186,13 +197,14 @@ fi
 [ "${#TARGETS[@]}" -gt 0 ] || { echo "nothing to measure" >&2; exit 2; }
 
 echo "$ntest test mails x $PASSES passes = $N requests per run, $WARMUP warm-up, $C clients, $ROUNDS rounds" >&2
+[ -z "$SERVER_CPUS$LOADGEN_CPUS" ] || echo "servers on CPUs ${SERVER_CPUS:-any}, the load generator on CPUs ${LOADGEN_CPUS:-any}" >&2
 : > "$OUT/serve.jsonl"
 cd "$CORPUS_DIR" # the lists name mails relative to the corpus
 for r in $(seq "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     read -r name pid url <<< "$t"
     cpu0=$(server_cpu "$pid")
-    "$T/loadgen" -url "$url" -c "$C" -list "$T/test.txt" -n "$N" -warmup "$WARMUP" -json > "$T/run.json" 2> "$T/run.log" ||
+    "${LPIN[@]}" "$T/loadgen" -url "$url" -c "$C" -list "$T/test.txt" -n "$N" -warmup "$WARMUP" -json > "$T/run.json" 2> "$T/run.log" ||
       { cat "$T/run.log" >&2; exit 1; }
     cpu1=$(server_cpu "$pid")
     echo "#bench serve target=$name round=$r server_cpu_seconds=$(awk "BEGIN{print $cpu1 - $cpu0}") $(tail -1 "$T/run.log")" >&2

@@ -105,7 +105,7 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 	all := f.Tokens.AppendFeatures(sc.features, m)
 	sc.filled = len(all)
 	sc.features = tokenize.Distinct(all)
-	sc.hashed = tokendb.Regression.AppendFeatures(sc.hashed, sc.features, m.Raw)
+	sc.hashed = tokendb.Regression.AppendDistinct(sc.hashed, sc.features, m.Raw)
 	sc.counts = slices.Grow(sc.counts, len(sc.features))[:len(sc.features)]
 	v.Defects = m.Defects
 	v.Result, err = f.score(sc.features, sc.hashed, sc.counts)

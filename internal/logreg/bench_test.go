@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// BenchmarkFeatures hashes a typical message: its words as tokens and
-// the 4-grams of its start.
-func BenchmarkFeatures(b *testing.B) {
+// corpus returns 200 spam mails of the SpamAssassin split with their
+// words as tokens, or skips.
+func corpus(b *testing.B) (mails [][]byte, tokens [][]string) {
 	root := os.Getenv("MAILSIFT_CORPUS")
 	if root == "" {
 		home, _ := os.UserHomeDir()
@@ -19,8 +19,6 @@ func BenchmarkFeatures(b *testing.B) {
 	if err != nil {
 		b.Skipf("SpamAssassin corpus not found (%v): run make corpus", err)
 	}
-	var mails [][]byte
-	var tokens [][]string
 	for _, rel := range strings.Fields(string(list))[:200] {
 		raw, err := os.ReadFile(filepath.Join(root, rel))
 		if err != nil {
@@ -29,11 +27,29 @@ func BenchmarkFeatures(b *testing.B) {
 		mails = append(mails, raw)
 		tokens = append(tokens, strings.Fields(string(raw)))
 	}
+	return mails, tokens
+}
+
+// BenchmarkFeatures hashes a typical message, its words as tokens and the
+// 4-grams of its start, into sorted indices, as training stores them.
+func BenchmarkFeatures(b *testing.B) {
+	mails, tokens := corpus(b)
 	p := DefaultParams()
 	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		p.Features(tokens[i%len(mails)], mails[i%len(mails)])
-		i++
+	var dst []uint32
+	for i := 0; b.Loop(); i++ {
+		dst = p.AppendFeatures(dst[:0], tokens[i%len(mails)], mails[i%len(mails)])
+	}
+}
+
+// BenchmarkDistinct is BenchmarkFeatures in first-seen order, as a
+// classification sums them.
+func BenchmarkDistinct(b *testing.B) {
+	mails, tokens := corpus(b)
+	p := DefaultParams()
+	b.ReportAllocs()
+	var dst []uint32
+	for i := 0; b.Loop(); i++ {
+		dst = p.AppendDistinct(dst[:0], tokens[i%len(mails)], mails[i%len(mails)])
 	}
 }

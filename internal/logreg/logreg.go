@@ -119,6 +119,38 @@ func (p Params) AppendFeatures(dst []uint32, tokens []string, raw []byte) []uint
 	return out
 }
 
+// AppendDistinct is AppendFeatures without the order: it appends the
+// distinct indices in the order they first occur, which is all that
+// Margin needs, and spares the pass that sorts them.
+func (p Params) AppendDistinct(dst []uint32, tokens []string, raw []byte) []uint32 {
+	if p.Bits > bitmapBits {
+		return p.AppendFeatures(dst, tokens, raw)
+	}
+	mask := uint32(1)<<p.Bits - 1
+	text := prefix(raw, p.Grams)
+	grams := max(len(text)-3, 0)
+	start := len(dst)
+	out := slices.Grow(dst, len(tokens)+grams)[:start+len(tokens)+grams]
+	bm := bitmaps.Get().(*bitmap)
+	n := start
+	for _, t := range tokens {
+		v := hashString(offsetToken, t) & mask
+		out[n] = v
+		n += bm.set(v)
+	}
+	for i := range grams {
+		v := hashGram(text[i:i+4]) & mask
+		out[n] = v
+		n += bm.set(v)
+	}
+	out = out[:n]
+	for _, v := range out[start:] {
+		bm.words[v/64] = 0
+	}
+	bitmaps.Put(bm)
+	return out
+}
+
 // bitmapBits is the widest table whose indices Features marks in a bitmap.
 const bitmapBits = 20
 
@@ -134,9 +166,15 @@ var bitmaps = sync.Pool{New: func() any { return new(bitmap) }}
 
 // mark adds v to the set and returns 1 if it was not in it, else 0.
 func (b *bitmap) mark(v uint32) int {
+	b.summary[v/64/64] |= 1 << (v / 64 % 64)
+	return b.set(v)
+}
+
+// set adds v to the set without its summary, for a caller that empties
+// the words itself, and returns 1 if v was not in it, else 0.
+func (b *bitmap) set(v uint32) int {
 	old := b.words[v/64]
 	b.words[v/64] = old | 1<<(v%64)
-	b.summary[v/64/64] |= 1 << (v / 64 % 64)
 	return int(^old >> (v % 64) & 1)
 }
 

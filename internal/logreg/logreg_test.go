@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -169,8 +170,9 @@ func TestRadixSort(t *testing.T) {
 	}
 }
 
-// The bitmap and the sort give the same indices, and a bitmap is empty
-// again after use.
+// The bitmap and the sort give the same indices, AppendDistinct gives them
+// too (in another order, after what dst held), and a bitmap is empty again
+// after use.
 func TestFeaturesBitmapAndSort(t *testing.T) {
 	tokens := []string{"subj:free", "from@example.com", "subj:free", "url:example.com"}
 	raw := []byte("From a@b Mon Jan  1 00:00:00 2024\r\nSubject: free money\r\n\r\nfree money free money free money\r\n")
@@ -187,6 +189,31 @@ func TestFeaturesBitmapAndSort(t *testing.T) {
 			if got := p.Features(tokens, raw); !slices.Equal(got, want) {
 				t.Errorf("width %d: %v, want %v", width, got, want)
 			}
+			got := p.AppendDistinct([]uint32{7}, tokens, raw)
+			if got[0] != 7 || len(got) != len(want)+1 || !slices.Equal(slices.Sorted(slices.Values(got[1:])), want) {
+				t.Errorf("width %d: distinct %v, want 7 then %v in any order", width, got, want)
+			}
+		}
+	}
+}
+
+// AppendDistinct leaves its bitmap empty: messages that share features,
+// one after the other, each get all of theirs.
+func TestDistinctEmptiesBitmap(t *testing.T) {
+	p := DefaultParams()
+	msgs := [][]byte{
+		[]byte("Subject: cheap pills\r\n\r\ncheap pills for you\r\n"),
+		[]byte("Subject: cheap pills\r\n\r\ncheap pills, and a meeting\r\n"),
+	}
+	var wants [][]uint32 // first: Features would empty a bitmap left full
+	for _, raw := range msgs {
+		wants = append(wants, p.Features(strings.Fields(string(raw)), raw))
+	}
+	for i := range 6 {
+		raw, want := msgs[i%2], wants[i%2]
+		tokens := strings.Fields(string(raw))
+		if got := slices.Sorted(slices.Values(p.AppendDistinct(nil, tokens, raw))); !slices.Equal(got, want) {
+			t.Fatalf("message %d: %d distinct indices, want %d", i, len(got), len(want))
 		}
 	}
 }

@@ -104,11 +104,11 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 	defer sc.release()
 	all := f.Tokens.AppendFeatures(sc.features, m)
 	sc.filled = len(all)
-	sc.features = tokenize.Distinct(all)
+	sc.features, sc.keys = tokenize.DistinctKeys(all, sc.keys)
 	sc.hashed = tokendb.Regression.AppendDistinct(sc.hashed, sc.features, m.Raw)
 	sc.counts = slices.Grow(sc.counts, len(sc.features))[:len(sc.features)]
 	v.Defects = m.Defects
-	v.Result, err = f.score(sc.features, sc.hashed, sc.counts)
+	v.Result, err = f.score(sc.features, sc.keys, sc.hashed, sc.counts)
 	return v, err
 }
 
@@ -117,7 +117,8 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 // classifying it allocates.
 type scratch struct {
 	features []string
-	filled   int // how much of features held strings before Distinct shortened it
+	filled   int      // how much of features held strings before Distinct shortened it
+	keys     []uint64 // the features' tokenize.Key
 	hashed   []uint32
 	counts   []bayes.Counts
 }
@@ -129,19 +130,34 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // was cleared by an earlier release.
 func (sc *scratch) release() {
 	clear(sc.features[:sc.filled])
-	sc.features, sc.hashed, sc.counts = sc.features[:0], sc.hashed[:0], sc.counts[:0]
+	sc.features, sc.keys, sc.hashed, sc.counts = sc.features[:0], sc.keys[:0], sc.hashed[:0], sc.counts[:0]
 	scratchPool.Put(sc)
 }
 
 // ScoreFeatures decides on a message with the default classifier, from its
 // distinct features and their hashes.
 func (f *Filter) ScoreFeatures(features []string, hashed []uint32) (bayes.Result, error) {
-	return f.score(features, hashed, make([]bayes.Counts, len(features)))
+	return f.score(features, nil, hashed, make([]bayes.Counts, len(features)))
 }
 
-// score is ScoreFeatures with counts, as long as features, to fill.
-func (f *Filter) score(features []string, hashed []uint32, counts []bayes.Counts) (bayes.Result, error) {
-	ev, err := f.Store.LookupModel(features, counts, hashed)
+// keyedStore is a TokenStore that also looks features up by their
+// tokenize.Key (a tokendb.Snapshot), which spares hashing them again.
+type keyedStore interface {
+	LookupModelKeys(keys []uint64, out []bayes.Counts, hashed []uint32) (tokendb.Evidence, error)
+}
+
+var _ keyedStore = (*tokendb.Snapshot)(nil)
+
+// score is ScoreFeatures with counts, as long as features, to fill, and
+// the features' keys if known (nil if not).
+func (f *Filter) score(features []string, keys []uint64, hashed []uint32, counts []bayes.Counts) (bayes.Result, error) {
+	var ev tokendb.Evidence
+	var err error
+	if ks, ok := f.Store.(keyedStore); ok && keys != nil {
+		ev, err = ks.LookupModelKeys(keys, counts, hashed)
+	} else {
+		ev, err = f.Store.LookupModel(features, counts, hashed)
+	}
 	if err != nil {
 		return bayes.Result{}, fmt.Errorf("filter: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
 // featureDoc is a message for the default classifier: its words double as
@@ -61,6 +62,11 @@ func TestModelLearnsAndUnlearns(t *testing.T) {
 	}
 	if sev != ev || sout[0] != out[0] || sout[1] != out[1] {
 		t.Errorf("snapshot %v %v, database %v %v", sev, sout, ev, out)
+	}
+	kout := make([]bayes.Counts, 2)
+	kev, err := snap.LookupModelKeys([]uint64{tokenize.Key("meeting"), tokenize.Key("cheap")}, kout, spam.Hashed)
+	if err != nil || kev != ev || kout[0] != out[0] || kout[1] != out[1] {
+		t.Errorf("snapshot by keys %v %v %v, database %v %v", kev, kout, err, ev, out)
 	}
 	// Each snapshot holds one classifier's part only.
 	if tot, err := snap.Lookup([]string{"cheap"}, sout); err != nil || tot != (bayes.Totals{}) || sout[0] != (bayes.Counts{}) {

@@ -116,6 +116,23 @@ func (s *Snapshot) LookupModel(features []string, out []bayes.Counts, hashed []u
 	for i, f := range features {
 		out[i] = s.features.get(f)
 	}
+	return s.evidence(hashed)
+}
+
+// LookupModelKeys is LookupModel for features given by their
+// tokenize.Key, as tokenize.DistinctKeys gives them.
+func (s *Snapshot) LookupModelKeys(keys []uint64, out []bayes.Counts, hashed []uint32) (Evidence, error) {
+	if len(out) < len(keys) {
+		return Evidence{}, fmt.Errorf("tokendb: snapshot lookup: %d results for %d features", len(out), len(keys))
+	}
+	for i, k := range keys {
+		out[i] = s.features.getKey(k)
+	}
+	return s.evidence(hashed)
+}
+
+// evidence completes a lookup with the totals and the margin over hashed.
+func (s *Snapshot) evidence(hashed []uint32) (Evidence, error) {
 	ev := Evidence{Totals: s.featureTotals}
 	if s.weights != nil {
 		for _, i := range hashed {

@@ -4,17 +4,18 @@ import (
 	"hash/maphash"
 
 	"github.com/mailsift/mailsift/internal/bayes"
+	"github.com/mailsift/mailsift/internal/tokenize"
 )
 
 // countTable holds the counts of a snapshot's words or features: an
-// open-addressing table keyed by a 64-bit hash of the token. It holds no
+// open-addressing table keyed by the token's tokenize.Key, a 64-bit hash
+// that the classifier has computed already for its features. It holds no
 // pointers, so the garbage collector never scans it, and a lookup
 // usually reads one slot, key and counts together. Two tokens whose
 // hashes collide share their counts: for a million tokens that happens
 // about once in thirty million snapshots, and it would shift one score a
 // little.
 type countTable struct {
-	seed  maphash.Seed
 	slots []countSlot // a power of two long, at most half full
 	n     int
 }
@@ -29,7 +30,7 @@ func newCountTable(capacity int) *countTable {
 	for size < 2*capacity {
 		size *= 2
 	}
-	t := &countTable{seed: maphash.MakeSeed(), slots: make([]countSlot, size)}
+	t := &countTable{slots: make([]countSlot, size)}
 	populate(t.slots)
 	return t
 }
@@ -60,7 +61,7 @@ func newTableLoader(capacity int) *tableLoader {
 // add queues the counts of the token k. A token added twice keeps the
 // last counts.
 func (l *tableLoader) add(k []byte, c bayes.Counts) {
-	l.keys[l.n], l.vals[l.n] = slotKey(maphash.Bytes(l.t.seed, k)), c
+	l.keys[l.n], l.vals[l.n] = slotKey(maphash.Bytes(tokenize.KeySeed, k)), c
 	if l.n++; l.n == loadBatch {
 		l.flush()
 	}
@@ -116,10 +117,15 @@ func (t *countTable) grow() {
 // get returns the counts of the token k, zero when it is not held (or
 // t is nil).
 func (t *countTable) get(k string) bayes.Counts {
+	return t.getKey(tokenize.Key(k))
+}
+
+// getKey is get for the token whose tokenize.Key is key.
+func (t *countTable) getKey(key uint64) bayes.Counts {
 	if t == nil {
 		return bayes.Counts{}
 	}
-	h := slotKey(maphash.String(t.seed, k))
+	h := slotKey(key)
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]

@@ -2,6 +2,30 @@ package tokenize
 
 import "hash/maphash"
 
+// KeySeed is the seed of the keys that DistinctKeys gives, 64-bit hashes
+// of the tokens. A snapshot's token tables are keyed the same way, so that
+// classifying a message hashes each of its tokens once.
+var KeySeed = maphash.MakeSeed()
+
+// Key is a token's key under KeySeed.
+func Key(t string) uint64 { return maphash.String(KeySeed, t) }
+
+// DistinctKeys is Distinct that also appends to keys the Key of every
+// token it keeps, in the same order.
+func DistinctKeys(toks []string, keys []uint64) ([]string, []uint64) {
+	var small [smallSet]int32
+	s := newTokenSet(small[:], len(toks))
+	out := toks[:0]
+	base := len(keys)
+	for _, t := range toks {
+		h := Key(t)
+		if s.addKey(t, h, out, keys[base:]) {
+			out, keys = append(out, t), append(keys, h)
+		}
+	}
+	return out, keys
+}
+
 // Distinct keeps the first occurrence of each token, in order and in
 // place.
 func Distinct(toks []string) []string {
@@ -64,7 +88,7 @@ func (s *tokenSet) add(t string, kept []string) (int, bool) {
 	if 2*(len(kept)+1) > len(s.slots) {
 		s.grow(kept)
 	}
-	for i := maphash.String(distinctSeed, t) & s.mask; ; i = (i + 1) & s.mask {
+	for i := Key(t) & s.mask; ; i = (i + 1) & s.mask {
 		k := s.slots[i]
 		if k == 0 {
 			s.slots[i] = int32(len(kept) + 1)
@@ -88,7 +112,7 @@ func (s *tokenSet) grow(kept []string) {
 	}
 	s.mask = uint64(size - 1)
 	for j, t := range kept {
-		i := maphash.String(distinctSeed, t) & s.mask
+		i := Key(t) & s.mask
 		for s.slots[i] != 0 {
 			i = (i + 1) & s.mask
 		}
@@ -96,4 +120,21 @@ func (s *tokenSet) grow(kept []string) {
 	}
 }
 
-var distinctSeed = maphash.MakeSeed()
+// addKey is add for a token whose key h is known, with keys[j] the key of
+// kept[j]: a slot whose key differs is passed without reading its token.
+// It reports whether t is new; the caller then keeps it and its key.
+func (s *tokenSet) addKey(t string, h uint64, kept []string, keys []uint64) bool {
+	if 2*(len(kept)+1) > len(s.slots) {
+		s.grow(kept)
+	}
+	for i := h & s.mask; ; i = (i + 1) & s.mask {
+		k := s.slots[i]
+		if k == 0 {
+			s.slots[i] = int32(len(kept) + 1)
+			return true
+		}
+		if keys[k-1] == h && kept[k-1] == t {
+			return false
+		}
+	}
+}

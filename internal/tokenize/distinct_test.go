@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// Distinct keeps the first occurrence of each token, in order, and Count
-// counts them, for short lists and for lists longer than the set's
-// built-in table.
+// Distinct and DistinctKeys keep the first occurrence of each token, in
+// order, and Count counts them, for short lists and for lists longer than
+// the set's built-in table.
 func TestDistinctAndCount(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 500, 3000} {
 		var in []string
@@ -25,6 +25,18 @@ func TestDistinctAndCount(t *testing.T) {
 		}
 		if got := Distinct(slices.Clone(in)); !slices.Equal(got, want) {
 			t.Errorf("n=%d: Distinct gave %d tokens, want %d", n, len(got), len(want))
+		}
+		// DistinctKeys appends each kept token's key after what keys held.
+		got, keys := DistinctKeys(slices.Clone(in), []uint64{42})
+		if !slices.Equal(got, want) || len(keys) != len(want)+1 || keys[0] != 42 {
+			t.Errorf("n=%d: DistinctKeys gave %d tokens and %d keys, want %d and 1+%[4]d", n, len(got), len(keys), len(want))
+		} else {
+			for i, f := range got {
+				if keys[i+1] != Key(f) {
+					t.Errorf("n=%d: key %d of %q is %#x, want %#x", n, i, f, keys[i+1], Key(f))
+					break
+				}
+			}
 		}
 		got, counts := Count(in)
 		if !slices.Equal(got, want) {

@@ -8,16 +8,20 @@ import (
 	"golang.org/x/net/html"
 )
 
-// blockTags end a run of text: text on either side of them does not join.
-// Inline tags (b, i, font, span, a, ...) add nothing, so vi<b>ag</b>ra reads
-// as one word, as a mail reader shows it.
-var blockTags = map[string]bool{
-	"p": true, "br": true, "ul": true, "ol": true, "dt": true, "li": true, "dd": true,
-	"table": true, "tr": true, "th": true, "td": true, "img": true, "div": true,
-	"blockquote": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
-	"h6": true, "address": true, "hr": true, "pre": true, "title": true, "center": true,
-	"form": true, "section": true, "article": true, "header": true, "footer": true,
-	"option": true, "input": true, "button": true, "body": true, "head": true,
+// isBlockTag reports whether a tag ends a run of text: text on either
+// side of it does not join. Inline tags (b, i, font, span, a, ...) add
+// nothing, so vi<b>ag</b>ra reads as one word, as a mail reader shows it.
+func isBlockTag(tag string) bool {
+	switch tag {
+	case "p", "br", "ul", "ol", "dt", "li", "dd",
+		"table", "tr", "th", "td", "img", "div",
+		"blockquote", "h1", "h2", "h3", "h4", "h5",
+		"h6", "address", "hr", "pre", "title", "center",
+		"form", "section", "article", "header", "footer",
+		"option", "input", "button", "body", "head":
+		return true
+	}
+	return false
 }
 
 // htmlText reduces an HTML document to its visible text followed by a line
@@ -57,7 +61,7 @@ func htmlText(doc string, attrs *regexp.Regexp, retainTags bool) string {
 			if string(tag) == "script" || string(tag) == "style" {
 				hidden = tt == html.StartTagToken
 			}
-			if blockTags[string(tag)] {
+			if isBlockTag(string(tag)) {
 				main.WriteByte(' ')
 			}
 			if retainTags {

@@ -86,7 +86,7 @@ bench-analyze: build corpus
 # mailsift serve's /v1/classify and /v1/analyze beside rspamd's /checkv2,
 # 32 clients each, in one run (installs Debian's rspamd when missing).
 bench-serve: build corpus rspamd
-	bench/serve.sh
+	PASSES=10 bench/serve.sh
 
 # The same with each server on the first core and the load generator on the
 # second, so that the load generator takes no CPU from the server it measures.

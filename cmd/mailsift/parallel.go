@@ -46,9 +46,9 @@ func gcPercent(heap uint64) int {
 
 // heapNow returns the bytes of the heap's objects, live or not yet
 // collected: an upper bound of the live heap, so that gcPercent errs
-// towards collecting more often. (runtime.ReadMemStats stops the world
-// for a moment; runtime/metrics would not, but its initialisation costs
-// every process more than this call.)
+// towards collecting more often. ReadMemStats stops the world for a
+// moment, which costs a run less than linking runtime/metrics costs every
+// process (0.8 ms of initialisation).
 func heapNow() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

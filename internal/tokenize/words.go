@@ -76,6 +76,26 @@ func classOf(r rune) class {
 	return weird
 }
 
+// allUpper reports whether every letter of a run of letters is upper
+// case; the run's ignored characters do not count.
+func allUpper(run string) bool {
+	for i := 0; i < len(run); {
+		if b := run[i]; b < utf8.RuneSelf {
+			if b < 'A' || b > 'Z' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(run[i:])
+		i += size
+		if classOf(r) != ignore && !isUpper(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func isUpper(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'A' <= r && r <= 'Z'
@@ -135,17 +155,15 @@ func (w *wordSplitter) chunk(text string) {
 			i += size
 			continue
 		}
-		j, n, upper := i, 0, true
+		// extra counts the bytes of the run that are not characters of
+		// it: the tails of multi-byte characters and ignored characters.
+		j, extra := i, 0
 		for j < len(text) {
 			if b := text[j]; b < utf8.RuneSelf {
 				// ASCII, most of mail: no decoding, no calls.
 				if asciiClass[b] != c {
 					break
 				}
-				if upper && c == letter && (b < 'A' || b > 'Z') {
-					upper = false
-				}
-				n++
 				j++
 				continue
 			}
@@ -153,21 +171,21 @@ func (w *wordSplitter) chunk(text string) {
 			c2 := classOf(r2)
 			if c2 == ignore {
 				j += s2
+				extra += s2
 				continue
 			}
 			if c2 != c {
 				break
 			}
-			if c == letter && !isUpper(r2) {
-				upper = false
-			}
-			n++
 			j += s2
+			extra += s2 - 1
 		}
-		run := text[i:j]
+		run, n := text[i:j], j-i-extra
 		switch c {
 		case letter:
-			w.word(run, n, upper)
+			// Whether the run is upper case matters from minRun letters
+			// on, and most runs fail it at their second letter.
+			w.word(run, n, n >= minRun && allUpper(run))
 		case numeric:
 			if n >= minNumeric && n <= maxNumeric {
 				w.out(stripIgnored(run))

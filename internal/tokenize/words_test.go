@@ -35,6 +35,7 @@ func TestWordRules(t *testing.T) {
 			"don't U3 ete ''' ab' 'ab a'bc U5 hello U5 world W3"},
 		{"typographic apostrophe is an apostrophe", "don’t", "don't"},
 		{"zero-width characters do not split a word", "vi\u200bag\u00adra", "viagra"},
+		{"nor an upper-case run, nor count in it", "VI\u200bAG\u00adRA Ab\u200bC", "U6 viagra abc"},
 		{"weird runs count characters", "привет мир", "W6 W3"},
 		{"cjk pairs are too short, triples are weird", "你好 你好吗", "W3"},
 		{"euro is numeric", "€€€ 99€", "€€€ 99€"},

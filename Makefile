@@ -95,7 +95,7 @@ bench-serve-pinned: build corpus rspamd
 
 # Debian's rspamd, for the service benchmarks.
 rspamd:
-	@command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
+	@[ -n "$(SKIP_RSPAMD)" ] || command -v rspamd >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rspamd >/dev/null; }
 
 # The corpus through 1, 2 and 4 worker processes on NATS JetStream, beside
 # one analyze process (installs Debian's nats-server when missing).

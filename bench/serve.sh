@@ -57,6 +57,10 @@ ROUNDS="${ROUNDS:-3}"
 SERVER_CPUS="${SERVER_CPUS:-}"
 LOADGEN_CPUS="${LOADGEN_CPUS:-}"
 SPIN=() LPIN=()
+for cpus in "$SERVER_CPUS" "$LOADGEN_CPUS"; do
+  [ -z "$cpus" ] || taskset -c "$cpus" true 2>/dev/null ||
+    { echo "cannot run on CPUs $cpus (this machine has $(nproc)): set SERVER_CPUS and LOADGEN_CPUS to CPUs it has" >&2; exit 2; }
+done
 if [ -n "$SERVER_CPUS" ]; then SPIN=(taskset -c "$SERVER_CPUS"); fi
 if [ -n "$LOADGEN_CPUS" ]; then LPIN=(taskset -c "$LOADGEN_CPUS"); fi
 WORKERS="${RSPAMD_WORKERS:-$("${SPIN[@]}" nproc)}"

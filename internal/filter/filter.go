@@ -117,7 +117,7 @@ func (f *Filter) ClassifyMessage(m *mail.Message) (Verdict, error) {
 // classifying it allocates.
 type scratch struct {
 	features []string
-	filled   int      // how much of features held strings before Distinct shortened it
+	filled   int      // how much of features held strings before DistinctKeys shortened it
 	keys     []uint64 // the features' tokenize.Key
 	hashed   []uint32
 	counts   []bayes.Counts
@@ -140,7 +140,7 @@ func (f *Filter) ScoreFeatures(features []string, hashed []uint32) (bayes.Result
 	return f.score(features, nil, hashed, make([]bayes.Counts, len(features)))
 }
 
-// keyedStore is a TokenStore that also looks features up by their
+// keyedStore is a Store that also looks features up by their
 // tokenize.Key (a tokendb.Snapshot), which spares hashing them again.
 type keyedStore interface {
 	LookupModelKeys(keys []uint64, out []bayes.Counts, hashed []uint32) (tokendb.Evidence, error)

@@ -121,7 +121,10 @@ func (p Params) AppendFeatures(dst []uint32, tokens []string, raw []byte) []uint
 
 // AppendDistinct is AppendFeatures without the order: it appends the
 // distinct indices in the order they first occur, which is all that
-// Margin needs, and spares the pass that sorts them.
+// Margin needs, and spares the pass that sorts them. (For a table wider
+// than the bitmap it is AppendFeatures.) Margin's float64 sum of the
+// float32 weights may then differ from the sorted order's in its last
+// bits.
 func (p Params) AppendDistinct(dst []uint32, tokens []string, raw []byte) []uint32 {
 	if p.Bits > bitmapBits {
 		return p.AppendFeatures(dst, tokens, raw)

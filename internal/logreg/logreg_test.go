@@ -176,7 +176,7 @@ func TestRadixSort(t *testing.T) {
 func TestFeaturesBitmapAndSort(t *testing.T) {
 	tokens := []string{"subj:free", "from@example.com", "subj:free", "url:example.com"}
 	raw := []byte("From a@b Mon Jan  1 00:00:00 2024\r\nSubject: free money\r\n\r\nfree money free money free money\r\n")
-	for _, width := range []uint{8, 16, 20} {
+	for _, width := range []uint{8, 16, 20, 22} {
 		p := Params{Bits: width, Grams: 3000}
 		wide := Params{Bits: 22, Grams: 3000}
 		want := slices.Clone(wide.Features(tokens, raw))

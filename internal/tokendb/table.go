@@ -1,8 +1,6 @@
 package tokendb
 
 import (
-	"hash/maphash"
-
 	"github.com/mailsift/mailsift/internal/bayes"
 	"github.com/mailsift/mailsift/internal/tokenize"
 )
@@ -13,8 +11,8 @@ import (
 // pointers, so the garbage collector never scans it, and a lookup
 // usually reads one slot, key and counts together. Two tokens whose
 // hashes collide share their counts: for a million tokens that happens
-// about once in thirty million snapshots, and it would shift one score a
-// little.
+// in about one process in thirty million (the seed is the process's), and
+// it would shift one score a little until the process ends.
 type countTable struct {
 	slots []countSlot // a power of two long, at most half full
 	n     int
@@ -61,7 +59,7 @@ func newTableLoader(capacity int) *tableLoader {
 // add queues the counts of the token k. A token added twice keeps the
 // last counts.
 func (l *tableLoader) add(k []byte, c bayes.Counts) {
-	l.keys[l.n], l.vals[l.n] = slotKey(maphash.Bytes(tokenize.KeySeed, k)), c
+	l.keys[l.n], l.vals[l.n] = slotKey(tokenize.KeyBytes(k)), c
 	if l.n++; l.n == loadBatch {
 		l.flush()
 	}

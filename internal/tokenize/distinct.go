@@ -2,13 +2,17 @@ package tokenize
 
 import "hash/maphash"
 
-// KeySeed is the seed of the keys that DistinctKeys gives, 64-bit hashes
+// keySeed is the seed of the keys that DistinctKeys gives, 64-bit hashes
 // of the tokens. A snapshot's token tables are keyed the same way, so that
-// classifying a message hashes each of its tokens once.
-var KeySeed = maphash.MakeSeed()
+// classifying a message hashes each of its tokens once. It is random per
+// process.
+var keySeed = maphash.MakeSeed()
 
-// Key is a token's key under KeySeed.
-func Key(t string) uint64 { return maphash.String(KeySeed, t) }
+// Key is a token's key, the same in the whole process.
+func Key(t string) uint64 { return maphash.String(keySeed, t) }
+
+// KeyBytes is Key of a token held in bytes.
+func KeyBytes(t []byte) uint64 { return maphash.Bytes(keySeed, t) }
 
 // DistinctKeys is Distinct that also appends to keys the Key of every
 // token it keeps, in the same order.

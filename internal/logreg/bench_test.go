@@ -31,25 +31,21 @@ func corpus(b *testing.B) (mails [][]byte, tokens [][]string) {
 }
 
 // BenchmarkFeatures hashes a typical message, its words as tokens and the
-// 4-grams of its start, into sorted indices, as training stores them.
+// 4-grams of its start: into sorted indices, as training stores them, and
+// into distinct ones in first-seen order, as a classification sums them.
 func BenchmarkFeatures(b *testing.B) {
 	mails, tokens := corpus(b)
 	p := DefaultParams()
-	b.ReportAllocs()
-	var dst []uint32
-	for i := 0; b.Loop(); i++ {
-		dst = p.AppendFeatures(dst[:0], tokens[i%len(mails)], mails[i%len(mails)])
-	}
-}
-
-// BenchmarkDistinct is BenchmarkFeatures in first-seen order, as a
-// classification sums them.
-func BenchmarkDistinct(b *testing.B) {
-	mails, tokens := corpus(b)
-	p := DefaultParams()
-	b.ReportAllocs()
-	var dst []uint32
-	for i := 0; b.Loop(); i++ {
-		dst = p.AppendDistinct(dst[:0], tokens[i%len(mails)], mails[i%len(mails)])
+	for _, bm := range []struct {
+		name   string
+		append func(dst []uint32, tokens []string, raw []byte) []uint32
+	}{{"sorted", p.AppendFeatures}, {"distinct", p.AppendDistinct}} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var dst []uint32
+			for i := 0; b.Loop(); i++ {
+				dst = bm.append(dst[:0], tokens[i%len(mails)], mails[i%len(mails)])
+			}
+		})
 	}
 }

@@ -23,7 +23,7 @@ func DistinctKeys(toks []string, keys []uint64) ([]string, []uint64) {
 	base := len(keys)
 	for _, t := range toks {
 		h := Key(t)
-		if s.addKey(t, h, out, keys[base:]) {
+		if _, added := s.add(t, h, out, keys[base:]); added {
 			out, keys = append(out, t), append(keys, h)
 		}
 	}
@@ -37,7 +37,7 @@ func Distinct(toks []string) []string {
 	s := newTokenSet(small[:], len(toks))
 	out := toks[:0]
 	for _, t := range toks {
-		if _, added := s.add(t, out); added {
+		if _, added := s.add(t, Key(t), out, nil); added {
 			out = append(out, t)
 		}
 	}
@@ -50,7 +50,7 @@ func Count(toks []string) (distinct []string, counts []uint32) {
 	var small [smallSet]int32
 	s := newTokenSet(small[:], len(toks))
 	for _, t := range toks {
-		i, added := s.add(t, distinct)
+		i, added := s.add(t, Key(t), distinct, nil)
 		if added {
 			distinct, counts = append(distinct, t), append(counts, 1)
 		} else {
@@ -85,20 +85,22 @@ func newTokenSet(room []int32, n int) tokenSet {
 	return tokenSet{slots: room[:size], mask: uint64(size - 1)}
 }
 
-// add looks t up among kept, the tokens kept so far. It returns t's index
-// there and false when it was kept before; otherwise it records t as the
-// next one to be kept (at index len(kept)) and returns true.
-func (s *tokenSet) add(t string, kept []string) (int, bool) {
+// add looks t, whose Key is h, up among kept, the tokens kept so far. It
+// returns t's index there and false when it was kept before; otherwise it
+// records t as the next one to be kept (at index len(kept)) and returns
+// true. With keys, the Keys of kept, a slot whose key differs is passed
+// without reading its token.
+func (s *tokenSet) add(t string, h uint64, kept []string, keys []uint64) (int, bool) {
 	if 2*(len(kept)+1) > len(s.slots) {
 		s.grow(kept)
 	}
-	for i := Key(t) & s.mask; ; i = (i + 1) & s.mask {
+	for i := h & s.mask; ; i = (i + 1) & s.mask {
 		k := s.slots[i]
 		if k == 0 {
 			s.slots[i] = int32(len(kept) + 1)
 			return len(kept), true
 		}
-		if kept[k-1] == t {
+		if (keys == nil || keys[k-1] == h) && kept[k-1] == t {
 			return int(k - 1), false
 		}
 	}
@@ -121,24 +123,5 @@ func (s *tokenSet) grow(kept []string) {
 			i = (i + 1) & s.mask
 		}
 		s.slots[i] = int32(j + 1)
-	}
-}
-
-// addKey is add for a token whose key h is known, with keys[j] the key of
-// kept[j]: a slot whose key differs is passed without reading its token.
-// It reports whether t is new; the caller then keeps it and its key.
-func (s *tokenSet) addKey(t string, h uint64, kept []string, keys []uint64) bool {
-	if 2*(len(kept)+1) > len(s.slots) {
-		s.grow(kept)
-	}
-	for i := h & s.mask; ; i = (i + 1) & s.mask {
-		k := s.slots[i]
-		if k == 0 {
-			s.slots[i] = int32(len(kept) + 1)
-			return true
-		}
-		if keys[k-1] == h && kept[k-1] == t {
-			return false
-		}
 	}
 }

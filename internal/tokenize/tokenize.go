@@ -79,7 +79,7 @@ func CompilePattern(p string) (*regexp.Regexp, error) {
 // Words tokenizes one piece of plain text.
 func Words(text string) []string {
 	var out []string
-	w := wordSplitter{emit: func(s string) { out = append(out, s) }}
+	w := wordSplitter{emit: func(s string) { out = append(out, s) }, arena: new(arena)}
 	w.chunk(text)
 	return out
 }

@@ -118,23 +118,15 @@ type wordSplitter struct {
 	cjk    func(string)
 	recent []string // reassembly: recent short runs, normalised
 	buf    []byte
-	arena  *arena // the tokens that are not substrings of the text; nil: allocate each
+	arena  *arena // the tokens that are not substrings of the text
 }
 
 // out emits tok with the prefix.
 func (w *wordSplitter) out(tok string) {
 	if w.prefix != "" {
-		tok = w.concat(w.prefix, tok)
+		tok = w.arena.concat(w.prefix, tok)
 	}
 	w.emit(tok)
-}
-
-// concat returns x followed by y, from the arena if there is one.
-func (w *wordSplitter) concat(x, y string) string {
-	if w.arena != nil {
-		return w.arena.concat(x, y)
-	}
-	return x + y
 }
 
 // chunk tokenizes one independent piece of text (one header value, one body
@@ -277,7 +269,7 @@ func (w *wordSplitter) normalise(run string) string {
 		if w.prefix == "" {
 			return run
 		}
-		return w.concat(w.prefix, run)
+		return w.arena.concat(w.prefix, run)
 	}
 	b := append(w.buf[:0], w.prefix...)
 	for _, r := range run {
@@ -295,10 +287,7 @@ func (w *wordSplitter) normalise(run string) string {
 		}
 	}
 	w.buf = b
-	if w.arena != nil {
-		return w.arena.bytes(b)
-	}
-	return string(b)
+	return w.arena.bytes(b)
 }
 
 // reassemble implements SpamOracle's reassembly of s p a c e d and

@@ -61,7 +61,7 @@ func TestWordRules(t *testing.T) {
 func TestReassembly(t *testing.T) {
 	known := map[string]bool{"click": true, "free": true, "money": true, "offer": true}
 	var got []string
-	w := wordSplitter{emit: func(s string) { got = append(got, s) }, known: func(s string) bool { return known[s] }}
+	w := wordSplitter{emit: func(s string) { got = append(got, s) }, known: func(s string) bool { return known[s] }, arena: new(arena)}
 	w.chunk("c.l.i.c.k f r e e m-o-n-e-y o f f e r")
 	if g := strings.Join(got, " "); g != "click free money offer" {
 		t.Errorf("reassembly gave %q", g)

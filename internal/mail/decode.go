@@ -74,7 +74,7 @@ func decodeCharset(b []byte, cs, path string, defects []Defect) (string, []Defec
 	if cm := latinCharsets[cs]; cm != nil {
 		// The common single-byte case, without a streaming reader. Every
 		// byte is a character: the decoding cannot fail.
-		return decodeLatin(cm, b), defects
+		return decodeLatin(cm, string(b)), defects
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(b))
 	if err != nil {
@@ -104,18 +104,35 @@ var latinCharsets = map[string]*charmap.Charmap{
 }
 
 // decodeLatin converts text in cm, one of the single-byte charsets that
-// are supersets of ASCII, to UTF-8.
-func decodeLatin[T string | []byte](cm *charmap.Charmap, text T) string {
+// are supersets of ASCII, to UTF-8. Runs of ASCII, most of such text, are
+// copied whole, and text that is all ASCII is returned as it is.
+func decodeLatin(cm *charmap.Charmap, text string) string {
+	i := asciiPrefix(text)
+	if i == len(text) {
+		return text
+	}
 	var sb strings.Builder
 	sb.Grow(len(text) + len(text)/4)
+	for {
+		sb.WriteString(text[:i])
+		text = text[i:]
+		if text == "" {
+			return sb.String()
+		}
+		sb.WriteRune(cm.DecodeByte(text[0]))
+		text = text[1:]
+		i = asciiPrefix(text)
+	}
+}
+
+// asciiPrefix returns the length of the run of ASCII bytes text starts with.
+func asciiPrefix(text string) int {
 	for i := 0; i < len(text); i++ {
-		if c := text[i]; c < utf8.RuneSelf {
-			sb.WriteByte(c)
-		} else {
-			sb.WriteRune(cm.DecodeByte(c))
+		if text[i] >= utf8.RuneSelf {
+			return i
 		}
 	}
-	return sb.String()
+	return len(text)
 }
 
 var b64 = func() (t [256]byte) {

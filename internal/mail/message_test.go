@@ -223,22 +223,23 @@ func TestUnfold(t *testing.T) {
 	}
 }
 
-// decodeLatin gives what the charset's decoder gives, for every byte.
+// decodeLatin gives what the charset's decoder gives, for every byte, for
+// ASCII alone, and for ASCII runs between 8-bit bytes.
 func TestDecodeLatin(t *testing.T) {
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
 	}
+	texts := []string{string(all), "", "plain ASCII only", "caf\xe9 cr\xe8me", "\xa4\xa4 runs \xbd and \xff", "end\x80"}
 	for label, cm := range latinCharsets {
-		want, err := cm.NewDecoder().Bytes(all)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := decodeLatin(cm, all); got != string(want) {
-			t.Errorf("%s: got %q, want %q", label, got, want)
-		}
-		if got := decodeLatin(cm, string(all)); got != string(want) {
-			t.Errorf("%s from a string: got %q, want %q", label, got, want)
+		for _, text := range texts {
+			want, err := cm.NewDecoder().String(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decodeLatin(cm, text); got != want {
+				t.Errorf("%s: %q gives %q, want %q", label, text, got, want)
+			}
 		}
 	}
 }

@@ -58,6 +58,27 @@ type Registry struct {
 	help       map[string]string         // by family name
 	gauges     map[string]func() float64 // by series
 	writers    []func(w io.Writer)
+
+	// known holds the counters and histograms by seriesKey, for the
+	// updates: a copy replaced whole when a series is added, read
+	// without a lock and without rendering the series' name.
+	known atomic.Pointer[map[seriesKey]any]
+}
+
+// seriesKey names a series without rendering it: its family and up to
+// maxLabels label pairs.
+type seriesKey struct {
+	name string
+	kv   [2 * maxLabels]string
+}
+
+const maxLabels = 3
+
+// keyOf returns the key of a series, and false when it has more labels
+// than a key holds.
+func keyOf(name string, kv []string) (seriesKey, bool) {
+	k := seriesKey{name: name}
+	return k, copy(k.kv[:], kv) == len(kv)
 }
 
 // New returns an empty Registry.
@@ -200,40 +221,47 @@ func (r *Registry) count(name, help string, kv ...string) {
 	if r == nil {
 		return
 	}
-	series := name + labels(kv...)
-	r.mu.RLock()
-	c := r.counters[series]
-	r.mu.RUnlock()
-	if c == nil {
-		r.mu.Lock()
-		if c = r.counters[series]; c == nil {
-			c = new(atomic.Uint64)
-			r.counters[series] = c
-			r.help[name] = help
-		}
-		r.mu.Unlock()
-	}
-	c.Add(1)
+	series(r, r.counters, name, help, kv, func() *atomic.Uint64 { return new(atomic.Uint64) }).Add(1)
 }
 
 func (r *Registry) observe(name, help string, d time.Duration, kv ...string) {
 	if r == nil {
 		return
 	}
-	series := name + labels(kv...)
-	r.mu.RLock()
-	h := r.histograms[series]
-	r.mu.RUnlock()
-	if h == nil {
-		r.mu.Lock()
-		if h = r.histograms[series]; h == nil {
-			h = &histogram{buckets: make([]atomic.Uint64, len(latencyBuckets))}
-			r.histograms[series] = h
-			r.help[name] = help
+	series(r, r.histograms, name, help, kv, func() *histogram {
+		return &histogram{buckets: make([]atomic.Uint64, len(latencyBuckets))}
+	}).observe(d.Seconds())
+}
+
+// series returns the metric of a series from all (r.counters or
+// r.histograms), made by create the first time.
+func series[M any](r *Registry, all map[string]*M, name, help string, kv []string, create func() *M) *M {
+	key, keyed := keyOf(name, kv)
+	if keyed {
+		if known := r.known.Load(); known != nil {
+			if m, ok := (*known)[key]; ok {
+				return m.(*M)
+			}
 		}
-		r.mu.Unlock()
 	}
-	h.observe(d.Seconds())
+	s := name + labels(kv...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := all[s]
+	if m == nil {
+		m = create()
+		all[s] = m
+		r.help[name] = help
+	}
+	if keyed {
+		known := map[seriesKey]any{}
+		if k := r.known.Load(); k != nil {
+			known = maps.Clone(*k)
+		}
+		known[key] = m
+		r.known.Store(&known)
+	}
+	return m
 }
 
 // histogram counts observations per bucket (not cumulative until

@@ -3,6 +3,7 @@ package metrics
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -66,4 +67,50 @@ func TestNilRegistryCountsNothing(t *testing.T) {
 	r.Request("x", 200, time.Second)
 	r.Queue("q", func() QueueStats { return QueueStats{} })
 	r.Gauge("g", "", func() float64 { return 1 })
+}
+
+// Updates from many goroutines all count, on series known before and
+// made while they run, and on a series with more labels than a key holds.
+func TestConcurrentUpdates(t *testing.T) {
+	r := New()
+	r.Mail("http")
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				r.Mail("http")
+				r.Verdict("http", "spam", []string{"yes", "no", "unknown"}[i%3])
+				r.Request("classify", 200+g%2, time.Millisecond)
+				r.count("mailsift_test_total", "Four labels.", "a", "1", "b", "2", "c", "3", "d", "4")
+			}
+		})
+	}
+	wg.Wait()
+	var sb strings.Builder
+	r.WritePrometheus(&sb)
+	out := sb.String()
+	for _, want := range []string{
+		`mailsift_mails_total{front="http"} 8001` + "\n",
+		`mailsift_verdicts_total{front="http",kind="spam",verdict="yes"} 2672` + "\n",
+		`mailsift_verdicts_total{front="http",kind="spam",verdict="unknown"} 2664` + "\n",
+		`mailsift_http_requests_total{route="classify",code="200"} 4000` + "\n",
+		`mailsift_http_requests_total{route="classify",code="201"} 4000` + "\n",
+		`mailsift_http_request_seconds_count{route="classify"} 8000` + "\n",
+		`mailsift_test_total{a="1",b="2",c="3",d="4"} 8000` + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+// BenchmarkClassifyRequest records what a /v1/classify request records.
+func BenchmarkClassifyRequest(b *testing.B) {
+	r := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Mail("http-classify")
+		r.Verdict("http", "spam", "no")
+		r.Request("classify", 200, time.Millisecond)
+	}
 }

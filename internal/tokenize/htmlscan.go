@@ -58,7 +58,7 @@ func scanHTML(doc string, attrs *regexp.Regexp, retainTags bool) (string, bool) 
 				o.tag(t.name, false)
 			case doc[s.p] == '>':
 				s.p++ // "</>" is nothing at all
-			default:
+			default: // "</" and neither a letter nor '>': a bogus comment
 				s.untilCloseAngle()
 			}
 		case c == '!':
@@ -75,8 +75,9 @@ func scanHTML(doc string, attrs *regexp.Regexp, retainTags bool) (string, bool) 
 type htmlScanner struct {
 	doc   string
 	p     int
-	attrs []htmlAttr // of the last start tag, as the tokenizer keeps them
-	names []byte     // scratch for lower-casing names
+	attrs []htmlAttr          // of the last start tag, as the tokenizer keeps them
+	seen  map[string]struct{} // their keys, once there are many
+	names []byte              // scratch for lower-casing names
 }
 
 // htmlTag is a tag read by htmlScanner.tag.
@@ -125,7 +126,8 @@ func isHTMLSpace(c byte) bool {
 
 // nextMarkup returns the position of the next '<' that starts markup (a
 // tag, comment, declaration or processing instruction), or the document's
-// length. A '<' before anything else, and "</" at the very end, are text.
+// length. A '<' followed by anything but a letter, '!', '?' or '/', and a
+// "</" that ends the document, are text.
 func (s *htmlScanner) nextMarkup() int {
 	doc := s.doc
 	for i := s.p; ; {
@@ -159,12 +161,12 @@ func (s *htmlScanner) skipSpace() bool {
 }
 
 // tag reads a tag from its name (p is on its first letter) to its closing
-// '>', keeping the attributes of a start tag when they are wanted. It
-// reports false when the document ends first: the tokenizer then drops the
-// tag and ends.
+// '>', keeping the attributes of a start tag in s.attrs. It reports false
+// when the document ends first: the tokenizer then drops the tag and ends.
 func (s *htmlScanner) tag(start bool) (htmlTag, bool) {
 	doc := s.doc
 	s.attrs = s.attrs[:0]
+	clear(s.seen)
 	nameStart := s.p
 	s.p++
 	var nameEnd int
@@ -203,9 +205,8 @@ func (s *htmlScanner) tag(start bool) (htmlTag, bool) {
 			return htmlTag{}, false
 		}
 		if start && keyStart < keyEnd {
-			if key := s.lower(doc[keyStart:keyEnd]); !s.hasAttr(key) {
-				a.key = key
-				s.attrs = append(s.attrs, a)
+			a.key = s.lower(doc[keyStart:keyEnd])
+			if s.keep(a) {
 				lastValueEnd = a.end
 			}
 		}
@@ -218,15 +219,34 @@ func (s *htmlScanner) tag(start bool) (htmlTag, bool) {
 	return t, true
 }
 
-// hasAttr reports whether the tag being read already has attribute key:
-// the tokenizer keeps the first of the same name.
-func (s *htmlScanner) hasAttr(key string) bool {
-	for _, a := range s.attrs {
-		if a.key == key {
-			return true
+// keep adds a to the tag's attributes unless it has one of the same name
+// (the tokenizer keeps the first), and reports whether it did. Past a few
+// attributes their names go in a set, so that a tag with thousands of
+// them costs no more than it does the tokenizer.
+func (s *htmlScanner) keep(a htmlAttr) bool {
+	const few = 8
+	if len(s.attrs) < few {
+		for _, b := range s.attrs {
+			if b.key == a.key {
+				return false
+			}
 		}
+	} else {
+		if s.seen == nil {
+			s.seen = map[string]struct{}{}
+		}
+		if len(s.seen) == 0 {
+			for _, b := range s.attrs {
+				s.seen[b.key] = struct{}{}
+			}
+		}
+		if _, dup := s.seen[a.key]; dup {
+			return false
+		}
+		s.seen[a.key] = struct{}{}
 	}
-	return false
+	s.attrs = append(s.attrs, a)
+	return true
 }
 
 // attrKey reads an attribute name and returns where it ends. A '=' that
@@ -234,22 +254,13 @@ func (s *htmlScanner) hasAttr(key string) bool {
 func (s *htmlScanner) attrKey() (int, bool) {
 	doc := s.doc
 	start := s.p
-	for {
-		if s.p >= len(doc) {
-			return 0, false
-		}
-		switch doc[s.p] {
-		case '=':
-			if s.p == start {
-				s.p++
-				continue
-			}
-			return s.p, true
-		case ' ', '\n', '\r', '\t', '\f', '/', '>':
+	for ; s.p < len(doc); s.p++ {
+		switch c := doc[s.p]; {
+		case c == '=' && s.p > start, c == '/', c == '>', isHTMLSpace(c):
 			return s.p, true
 		}
-		s.p++
 	}
+	return 0, false
 }
 
 // attrValue reads what follows an attribute name: "= value", quoted or
@@ -357,10 +368,6 @@ func (s *htmlScanner) markupDeclaration() {
 		s.comment()
 		return
 	}
-	if len(s.doc)-s.p < 2 {
-		s.p = len(s.doc)
-		return
-	}
 	s.untilCloseAngle()
 }
 
@@ -398,9 +405,10 @@ func (s *htmlScanner) comment() {
 }
 
 // raw reads the text of an element whose content is not markup, after its
-// start tag: skipped for script and style when hidden, kept as written for
-// the others, with references decoded in title and textarea. It declines
-// a script that holds "<!--".
+// start tag: skipped while hidden (after <script> and <style>; a
+// self-closing <script/> hides nothing, but its text is still raw), kept
+// as written otherwise, with references decoded in title and textarea. It
+// declines a script that holds "<!--".
 func (s *htmlScanner) raw(name string, o *htmlOut) bool {
 	switch name {
 	case "script", "style", "textarea", "title", "iframe", "noembed", "noframes", "noscript", "xmp":

@@ -30,6 +30,7 @@ var htmlSeeds = []string{
 	"line\r\nbreaks\rand<a title=\"x\r\ny\">\r</a>",
 	"<a href=\"&#x41;&#66;&amp\" title=\"&notit; &notin; &copy= &copy\">&notit; &copy2 &#0;</a>",
 	"<div\tclass=x\fid=y\nstyle='z'>t</div><span>u</span>",
+	"<a k0 k1 k2 k3 k4 k5 k6 k7 k8 K3 k9=x href=1 k2 HREF=2 v=a&amp;b V=c k10=/>t<a k0 k1 k2 k3 k4 k5 k6 k7 k8 href=3 v='>'/>u",
 	"<a href='x'",
 	"<a href=\"x",
 	"<a href=x",

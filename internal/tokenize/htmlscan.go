@@ -443,29 +443,15 @@ func (s *htmlScanner) rawEnd(name string) int {
 			return len(doc)
 		}
 		i += j
+		// name is ASCII, so EqualFold of as many bytes folds ASCII only.
 		k := i + 2 + len(name)
-		if k < len(doc) && asciiEqualFold(doc[i+2:k], name) {
+		if k < len(doc) && strings.EqualFold(doc[i+2:k], name) {
 			if c := doc[k]; isHTMLSpace(c) || c == '/' || c == '>' {
 				return i
 			}
 		}
 		i += 2
 	}
-}
-
-// asciiEqualFold reports whether a equals the lower-case b, ignoring the
-// case of ASCII letters only.
-func asciiEqualFold(a, lower string) bool {
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // htmlData returns text as the tokenizer gives it: carriage returns made
